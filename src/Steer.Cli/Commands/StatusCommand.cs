@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Text.Json;
+using Steer.Cli.Control;
+
+namespace Steer.Cli.Commands;
+
+/// <summary><c>steer status</c> and <c>steer down</c>: talk to a running <c>steer up</c> over its control socket.</summary>
+internal static class StatusCommand
+{
+    public static Command CreateStatus()
+    {
+        var socket = CommonOptions.ControlSocket("Control socket of the running steer.");
+        var command = new Command("status", "Show the state of the running steer: gateway, transport, addresses, counters.") { socket, CommonOptions.Json };
+        command.SetAction((parse, ct) => CommonOptions.RunAsync(async () =>
+        {
+            string json = await ControlClient.SendAsync(parse.GetValue(socket)!, "status", ct).ConfigureAwait(false);
+            if (parse.GetValue(CommonOptions.Json))
+            {
+                Console.WriteLine(json);
+                return ExitCodes.Ok;
+            }
+
+            SteerStatus s = JsonSerializer.Deserialize(json, CliJsonContext.Default.SteerStatus)
+                ?? throw new CliException("The running steer sent an empty status.");
+            Console.WriteLine($"state:       {s.State.ToString().ToLowerInvariant()}");
+            Console.WriteLine($"tenant:      {s.Tenant}");
+            Console.WriteLine($"gateway:     {s.Gateway ?? "-"} {s.GatewayEndpoint}{(s.GatewayReason is null ? "" : $" ({s.GatewayReason})")}");
+            Console.WriteLine($"transport:   {s.Transport ?? "-"}");
+            Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu}");
+            Console.WriteLine($"dns:         {(s.DnsServers.Count == 0 ? "-" : string.Join(", ", s.DnsServers))}");
+            Console.WriteLine($"since:       {s.ConnectedSince?.ToString("u") ?? "-"}   reconnects: {s.Reconnects}");
+            Console.WriteLine($"sent:        {s.PacketsSent} packets, {StatusLine.Human(s.BytesSent)}");
+            Console.WriteLine($"received:    {s.PacketsReceived} packets, {StatusLine.Human(s.BytesReceived)}");
+            Console.WriteLine($"dropped:     {s.PacketsDropped}");
+            if (s.LastError is not null)
+            {
+                Console.WriteLine($"last error:  {s.LastError}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command CreateDown()
+    {
+        var socket = CommonOptions.ControlSocket("Control socket of the running steer.");
+        var command = new Command("down", "Stop the running steer; it removes its routes and interface before it exits.") { socket };
+        command.SetAction((parse, ct) => CommonOptions.RunAsync(async () =>
+        {
+            string path = parse.GetValue(socket)!;
+            await ControlClient.SendAsync(path, "down", ct).ConfigureAwait(false);
+
+            // Wait until the process has restored the host and released its socket.
+            for (int i = 0; i < 100 && ControlClient.IsAlive(path); i++)
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+
+            Console.WriteLine(ControlClient.IsAlive(path) ? "steer is still stopping" : "steer stopped");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Steer.Cli.Control;
+using Steer.Configuration;
+
+namespace Steer.Cli.Commands;
+
+/// <summary><c>steer up</c>: connect and steer, in the foreground, until Ctrl-C, SIGTERM or <c>steer down</c>.</summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var tenant = new Option<string>("--tenant", "-t") { Description = "Tenant name; its configuration URL is derived from it (see README).", Required = true };
+        var configUrl = new Option<string?>("--config-url") { Description = "Fetch the tenant configuration from this HTTPS URL instead of the derived one." };
+        var configFile = new Option<string?>("--config") { Description = "Read the tenant configuration from this file instead of fetching it." };
+        var configPin = new Option<string?>("--config-pin") { Description = "Accept the configuration server only with this key pin (sha256/...), instead of system trust." };
+        var token = new Option<string?>("--token") { Description = "User identity token (default: $STEER_TOKEN)." };
+        var tokenFile = new Option<string?>("--token-file") { Description = "Read the user identity token from this file." };
+        var deviceId = new Option<string?>("--device-id") { Description = "Device identifier (default: derived from /etc/machine-id)." };
+        var iface = new Option<string>("--interface") { Description = "TUN interface name; %d picks a free number.", DefaultValueFactory = _ => "steer%d" };
+        var gateway = new Option<string?>("--gateway") { Description = "Use only the gateway with this name." };
+        var socket = CommonOptions.ControlSocket("Control socket for 'steer status' and 'steer down'.");
+
+        var command = new Command("up", "Connect to the tenant's gateway and steer traffic, in the foreground.")
+        {
+            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket,
+        };
+        command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
+        {
+            using var shutdown = new ShutdownSignal();
+            using ILoggerFactory logging = CliLogging.Create(parse.GetValue(CommonOptions.Verbose));
+            ILogger logger = logging.CreateLogger("steer");
+            string tenantName = parse.GetValue(tenant)!;
+            TenantConfiguration config = await LoadConfigurationAsync(
+                tenantName, parse.GetValue(configFile), parse.GetValue(configUrl), parse.GetValue(configPin), shutdown.Token).ConfigureAwait(false);
+
+            var options = new SteerClientOptions
+            {
+                Configuration = config,
+                Token = ResolveToken(parse.GetValue(token), parse.GetValue(tokenFile)),
+                DeviceId = parse.GetValue(deviceId) ?? DefaultDeviceId(),
+                InterfaceName = parse.GetValue(iface)!,
+                Gateway = parse.GetValue(gateway),
+            };
+            await using var client = new SteerClient(options, logging.CreateLogger<SteerClient>());
+            string socketPath = parse.GetValue(socket)!;
+            await using ControlServer control = ControlServer.Start(socketPath, command => command switch
+            {
+                "status" => JsonSerializer.Serialize(client.Status, CliJsonContext.Default.SteerStatus),
+                "down" => Down(shutdown),
+                _ => null,
+            }, logger);
+
+            var statusLine = new StatusLine();
+            client.StatusChanged += (_, status) => statusLine.OnChange(status);
+            try
+            {
+                await client.StartAsync(shutdown.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+            {
+                return ExitCodes.Ok;
+            }
+
+            using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            try
+            {
+                while (!client.Completion.IsCompleted && await ticker.WaitForNextTickAsync(shutdown.Token).ConfigureAwait(false))
+                {
+                    statusLine.Tick(client.Status);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            statusLine.Clear();
+            await client.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            SteerStatus final = client.Status;
+            Console.Error.WriteLine(
+                $"steer: stopped{(shutdown.Received is { } s ? $" on {s}" : "")}; routes and interface removed. " +
+                $"Sent {final.PacketsSent} packets / {final.BytesSent} bytes, received {final.PacketsReceived} / {final.BytesReceived}.");
+            if (client.Completion.IsFaulted)
+            {
+                throw client.Completion.Exception!.InnerException!;
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static string Down(ShutdownSignal shutdown)
+    {
+        shutdown.Trigger();
+        return "{\"ok\":true,\"message\":\"stopping\"}";
+    }
+
+    internal static async Task<TenantConfiguration> LoadConfigurationAsync(string tenant, string? file, string? url, string? pin, CancellationToken ct)
+    {
+        if (file is not null && url is not null)
+        {
+            throw new CliException("Use either --config FILE or --config-url URL, not both.", ExitCodes.Configuration);
+        }
+
+        TenantConfiguration config = file is not null
+            ? await TenantConfigurationLoader.LoadFileAsync(file, ct).ConfigureAwait(false)
+            : await TenantConfigurationLoader.LoadUrlAsync(url is not null ? new Uri(url) : TenantConfigurationLoader.DeriveUrl(tenant), pin, ct).ConfigureAwait(false);
+        if (!string.Equals(config.Tenant, tenant, StringComparison.Ordinal))
+        {
+            throw new CliException($"The configuration is for tenant '{config.Tenant}', but --tenant is '{tenant}'.", ExitCodes.Configuration);
+        }
+
+        return config;
+    }
+
+    private static string ResolveToken(string? token, string? tokenFile)
+    {
+        if (token is not null)
+        {
+            return token;
+        }
+
+        if (tokenFile is not null)
+        {
+            try
+            {
+                return File.ReadAllText(tokenFile).Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"Cannot read --token-file {tokenFile}: {ex.Message}", ExitCodes.Configuration);
+            }
+        }
+
+        return Environment.GetEnvironmentVariable("STEER_TOKEN") is { Length: > 0 } env
+            ? env
+            : throw new CliException("No token: pass --token, --token-file or set STEER_TOKEN (a gateway admin issues one with 'steer gateway issue-token').", ExitCodes.Configuration);
+    }
+
+    private static string DefaultDeviceId()
+    {
+        string seed = File.Exists("/etc/machine-id") ? File.ReadAllText("/etc/machine-id").Trim() : Environment.MachineName;
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("steer-device:" + seed)).AsSpan(0, 16));
+    }
+}

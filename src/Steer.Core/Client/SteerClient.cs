@@ -1,0 +1,313 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+using Steer.Configuration;
+using Steer.Protocol;
+using Steer.Security;
+using Steer.Tun;
+
+namespace Steer;
+
+/// <summary>
+/// Steer's client: connects to a tenant's gateway over a pinned TLS tunnel, creates the TUN interface with the
+/// addresses the gateway assigns, steers the configured destinations into it, and keeps the tunnel up
+/// (reconnecting with back-off while the interface and routes stay in place). Disposing restores the host.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var client = new SteerClient(new SteerClientOptions { Configuration = config, Token = token, DeviceId = id }, logger);
+/// client.StatusChanged += (_, s) => Console.WriteLine(s.State);
+/// await client.StartAsync(ct);   // returns once the tunnel is up; throws on fatal errors
+/// await client.Completion;       // until StopAsync or a fatal error
+/// </code>
+/// </example>
+public sealed partial class SteerClient : IAsyncDisposable
+{
+    private readonly SteerClientOptions _options;
+    private readonly TenantConfiguration _config;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _connectPipeline;
+    private readonly Lock _statusLock = new();
+    private SteerStatus _status;
+    private CancellationTokenSource? _stop;
+    private Task? _run;
+    private TunnelConnection? _connection;
+    private long _previousPacketsSent;
+    private long _previousBytesSent;
+    private long _previousPacketsReceived;
+    private long _previousBytesReceived;
+    private long _droppedOutside;
+
+    /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
+    /// <exception cref="ArgumentException">An option is missing or invalid; the message names it.</exception>
+    public SteerClient(SteerClientOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _config = options.Validate();
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _status = new SteerStatus { State = SteerState.Stopped, Tenant = _config.Tenant };
+        _connectPipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => !IsPermanent(ex) && ex is not OperationCanceledException),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(500),
+                MaxDelay = options.MaxReconnectDelay,
+                MaxRetryAttempts = int.MaxValue,
+                OnRetry = args =>
+                {
+                    string error = args.Outcome.Exception?.Message ?? "unknown error";
+                    LogRetry(_logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, error);
+                    UpdateStatus(s => s with { LastError = error });
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Raised after every state change (from a background thread). Counters are current at that moment.</summary>
+    public event EventHandler<SteerStatus>? StatusChanged;
+
+    /// <summary>The current status, with up-to-date counters.</summary>
+    public SteerStatus Status
+    {
+        get
+        {
+            SteerStatus status;
+            lock (_statusLock)
+            {
+                status = _status;
+            }
+
+            TunnelCounters? current = Volatile.Read(ref _connection)?.Counters;
+            return status with
+            {
+                PacketsSent = Interlocked.Read(ref _previousPacketsSent) + (current?.PacketsSent ?? 0),
+                BytesSent = Interlocked.Read(ref _previousBytesSent) + (current?.BytesSent ?? 0),
+                PacketsReceived = Interlocked.Read(ref _previousPacketsReceived) + (current?.PacketsReceived ?? 0),
+                BytesReceived = Interlocked.Read(ref _previousBytesReceived) + (current?.BytesReceived ?? 0),
+                PacketsDropped = Interlocked.Read(ref _droppedOutside) + (current?.PacketsDropped ?? 0),
+            };
+        }
+    }
+
+    /// <summary>Completes when the client has stopped: normally after <see cref="StopAsync"/>, faulted after a fatal error.</summary>
+    public Task Completion => _run ?? Task.CompletedTask;
+
+    /// <summary>
+    /// Connects, creates the interface and routes, and returns once traffic can flow. Transient failures
+    /// (gateway unreachable, connection reset) are retried with exponential back-off until
+    /// <paramref name="cancellationToken"/> fires; fatal ones throw.
+    /// </summary>
+    /// <exception cref="PinMismatchException">The gateway's key does not match the tenant's pins.</exception>
+    /// <exception cref="PeerErrorException">The gateway refused the client for good (e.g. a bad token).</exception>
+    /// <exception cref="TunException">The TUN device or routes could not be set up (e.g. missing privileges).</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_run is not null)
+        {
+            throw new InvalidOperationException("This SteerClient was already started; create a new one to start again.");
+        }
+
+        _stop = new CancellationTokenSource();
+        var firstConnection = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _run = Task.Run(() => SuperviseAsync(firstConnection, _stop.Token), CancellationToken.None);
+        using CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _stop);
+        try
+        {
+            await firstConnection.Task.ConfigureAwait(false);
+        }
+        catch
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the tunnel and removes the interface and every route Steer added.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_stop is null || _run is null)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _run.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A fatal error is reported through Completion and Status; stopping itself succeeded.
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stop?.Dispose();
+    }
+
+    private static bool IsPermanent(Exception ex) => ex switch
+    {
+        PinMismatchException => true,
+        PeerErrorException peer => peer.IsPermanent,
+        TunException => true,
+        _ => false,
+    };
+
+    private async Task SuperviseAsync(TaskCompletionSource firstConnection, CancellationToken ct)
+    {
+        SetState(SteerState.Connecting);
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                Session session = await _connectPipeline.ExecuteAsync(ConnectAnyGatewayAsync, ct).ConfigureAwait(false);
+                await using (session.Connection.ConfigureAwait(false))
+                {
+                    EnsureInterface(session);
+                    Volatile.Write(ref _connection, session.Connection);
+                    UpdateStatus(s => s with
+                    {
+                        State = SteerState.Connected,
+                        Gateway = session.Gateway.Name,
+                        GatewayEndpoint = $"{session.Gateway.Address}:{session.Gateway.Port}",
+                        GatewayReason = _options.Gateway is null ? "first reachable gateway in the tenant configuration's order" : "chosen by the user",
+                        Transport = "tls",
+                        SessionId = session.Welcome.SessionId,
+                        DnsServers = session.Welcome.DnsServers,
+                        Mtu = session.Welcome.Mtu,
+                        ConnectedSince = DateTimeOffset.UtcNow,
+                        LastError = null,
+                    });
+                    LogConnected(_logger, session.Gateway.Name, session.Welcome.Ipv4, session.Welcome.Ipv6 ?? "-", _device!.Name);
+                    firstConnection.TrySetResult();
+                    string reason;
+                    try
+                    {
+                        await session.Connection.RunAsync(WriteToTunAsync, ct).ConfigureAwait(false);
+                        reason = session.Connection.CloseReason ?? "closed";
+                    }
+                    catch (Exception ex) when (!ct.IsCancellationRequested)
+                    {
+                        reason = ex.Message;
+                    }
+
+                    Volatile.Write(ref _connection, null);
+                    AccumulateCounters(session.Connection.Counters);
+                    if (ct.IsCancellationRequested)
+                    {
+                        await session.Connection.CloseAsync("client stopping").ConfigureAwait(false);
+                        break;
+                    }
+
+                    LogTunnelLost(_logger, reason);
+                    UpdateStatus(s => s with { State = SteerState.Reconnecting, Reconnects = s.Reconnects + 1, LastError = reason, ConnectedSince = null });
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            firstConnection.TrySetCanceled(ct);
+        }
+        catch (Exception ex)
+        {
+            LogFatal(_logger, ex.Message);
+            UpdateStatus(s => s with { State = SteerState.Failed, LastError = ex.Message });
+            firstConnection.TrySetException(ex);
+            await TeardownInterfaceAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        await TeardownInterfaceAsync().ConfigureAwait(false);
+        UpdateStatus(s => s with { State = SteerState.Stopped, ConnectedSince = null });
+    }
+
+    private async ValueTask<Session> ConnectAnyGatewayAsync(CancellationToken ct)
+    {
+        Exception? last = null;
+        foreach (GatewayEndpoint gateway in _config.Gateways)
+        {
+            if (_options.Gateway is not null && gateway.Name != _options.Gateway)
+            {
+                continue;
+            }
+
+            try
+            {
+                var hello = new ClientHello
+                {
+                    Tenant = _config.Tenant,
+                    Token = _options.Token!,
+                    DeviceId = _options.DeviceId!,
+                    ClientVersion = typeof(SteerClient).Assembly.GetName().Version?.ToString(),
+                    RequestedIpv4 = _innerIPv4?.Address.ToString(),
+                    RequestedIpv6 = _innerIPv6?.Address.ToString(),
+                };
+                var (stream, reader, welcome) = await TunnelConnector
+                    .ConnectAsync(gateway, hello, _options.ConnectTimeout, _logger, ct).ConfigureAwait(false);
+                TimeSpan keepalive = TimeSpan.FromSeconds(Math.Clamp(welcome.KeepaliveSeconds, 1, 300));
+                var connection = new TunnelConnection(stream, reader, welcome.Mtu, keepalive, _options.SendQueueCapacity, _logger);
+                return new Session(gateway, welcome, connection);
+            }
+            catch (Exception ex) when (!IsPermanent(ex) && ex is not OperationCanceledException)
+            {
+                LogGatewayFailed(_logger, gateway.Name, ex.Message);
+                last = ex;
+            }
+        }
+
+        throw last ?? new InvalidOperationException("No gateway to connect to.");
+    }
+
+    private void AccumulateCounters(TunnelCounters counters)
+    {
+        Interlocked.Add(ref _previousPacketsSent, counters.PacketsSent);
+        Interlocked.Add(ref _previousBytesSent, counters.BytesSent);
+        Interlocked.Add(ref _previousPacketsReceived, counters.PacketsReceived);
+        Interlocked.Add(ref _previousBytesReceived, counters.BytesReceived);
+        Interlocked.Add(ref _droppedOutside, counters.PacketsDropped);
+    }
+
+    private void SetState(SteerState state) => UpdateStatus(s => s with { State = state });
+
+    private void UpdateStatus(Func<SteerStatus, SteerStatus> change)
+    {
+        SteerState before;
+        SteerState after;
+        lock (_statusLock)
+        {
+            before = _status.State;
+            _status = change(_status);
+            after = _status.State;
+        }
+
+        if (before != after || after == SteerState.Connected)
+        {
+            StatusChanged?.Invoke(this, Status);
+        }
+    }
+
+    private sealed record Session(GatewayEndpoint Gateway, ServerWelcome Welcome, TunnelConnection Connection);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to gateway {Gateway}: inner {IPv4} {IPv6} on {Interface}")]
+    private static partial void LogConnected(ILogger logger, string gateway, string ipv4, string ipv6, string @interface);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tunnel lost: {Reason}; reconnecting, interface and routes stay in place")]
+    private static partial void LogTunnelLost(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway {Gateway} failed: {Error}")]
+    private static partial void LogGatewayFailed(ILogger logger, string gateway, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connect attempt {Attempt} failed; next in {DelaySeconds:0.0} s: {Error}")]
+    private static partial void LogRetry(ILogger logger, int attempt, double delaySeconds, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Error}")]
+    private static partial void LogFatal(ILogger logger, string error);
+}

@@ -1,0 +1,68 @@
+namespace Steer;
+
+/// <summary>
+/// A snapshot of a <see cref="SteerClient"/>: what <c>steer status --json</c> prints and what an embedding agent
+/// reads from <see cref="SteerClient.Status"/>.
+/// </summary>
+public sealed record SteerStatus
+{
+    /// <summary>Lifecycle state.</summary>
+    public SteerState State { get; init; }
+
+    /// <summary>Tenant name.</summary>
+    public string Tenant { get; init; } = "";
+
+    /// <summary>Name of the gateway (datacenter) in use, if any.</summary>
+    public string? Gateway { get; init; }
+
+    /// <summary>Address and port of the gateway in use.</summary>
+    public string? GatewayEndpoint { get; init; }
+
+    /// <summary>Why this gateway was chosen.</summary>
+    public string? GatewayReason { get; init; }
+
+    /// <summary>Transport carrying the data: <c>tls</c> in protocol v1.</summary>
+    public string? Transport { get; init; }
+
+    /// <summary>Name of the TUN interface.</summary>
+    public string? Interface { get; init; }
+
+    /// <summary>Inner IPv4 address with prefix.</summary>
+    public string? InnerIPv4 { get; init; }
+
+    /// <summary>Inner IPv6 address with prefix.</summary>
+    public string? InnerIPv6 { get; init; }
+
+    /// <summary>DNS servers announced by the gateway.</summary>
+    public IReadOnlyList<string> DnsServers { get; init; } = [];
+
+    /// <summary>Inner MTU.</summary>
+    public int Mtu { get; init; }
+
+    /// <summary>Gateway's session id.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>When the current tunnel came up.</summary>
+    public DateTimeOffset? ConnectedSince { get; init; }
+
+    /// <summary>How many times the tunnel was re-established after a loss.</summary>
+    public int Reconnects { get; init; }
+
+    /// <summary>Packets sent into the tunnel.</summary>
+    public long PacketsSent { get; init; }
+
+    /// <summary>Bytes of IP packets sent into the tunnel.</summary>
+    public long BytesSent { get; init; }
+
+    /// <summary>Packets received from the tunnel.</summary>
+    public long PacketsReceived { get; init; }
+
+    /// <summary>Bytes of IP packets received from the tunnel.</summary>
+    public long BytesReceived { get; init; }
+
+    /// <summary>Packets dropped (queue full, no tunnel, not an IP packet).</summary>
+    public long PacketsDropped { get; init; }
+
+    /// <summary>The last error, in words.</summary>
+    public string? LastError { get; init; }
+}

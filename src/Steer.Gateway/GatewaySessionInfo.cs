@@ -1,0 +1,32 @@
+namespace Steer.Gateway;
+
+/// <summary>One client session as seen by the gateway.</summary>
+public sealed record GatewaySessionInfo
+{
+    /// <summary>Session id.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>User identity from the token.</summary>
+    public string User { get; init; } = "";
+
+    /// <summary>Device id the client presented.</summary>
+    public string DeviceId { get; init; } = "";
+
+    /// <summary>Client's outer address and port.</summary>
+    public string Remote { get; init; } = "";
+
+    /// <summary>Inner IPv4 address.</summary>
+    public string IPv4 { get; init; } = "";
+
+    /// <summary>Inner IPv6 address.</summary>
+    public string? IPv6 { get; init; }
+
+    /// <summary>Packets received from the client.</summary>
+    public long PacketsReceived { get; init; }
+
+    /// <summary>Packets sent to the client.</summary>
+    public long PacketsSent { get; init; }
+
+    /// <summary>When the session started.</summary>
+    public DateTimeOffset Since { get; init; }
+}
