@@ -106,15 +106,15 @@ internal static class UpCommand
             throw new CliException("Use either --config FILE or --config-url URL, not both.", ExitCodes.Configuration);
         }
 
-        TenantConfiguration config = file is not null
-            ? await TenantConfigurationLoader.LoadFileAsync(file, ct).ConfigureAwait(false)
-            : await TenantConfigurationLoader.LoadUrlAsync(url is not null ? new Uri(url) : TenantConfigurationLoader.DeriveUrl(tenant), pin, ct).ConfigureAwait(false);
-        if (!string.Equals(config.Tenant, tenant, StringComparison.Ordinal))
+        if (url is not null && !Uri.TryCreate(url, UriKind.Absolute, out _))
         {
-            throw new CliException($"The configuration is for tenant '{config.Tenant}', but --tenant is '{tenant}'.", ExitCodes.Configuration);
+            throw new CliException($"--config-url '{url}' is not an absolute URL such as https://config.example/v1/tenant.json.", ExitCodes.Configuration);
         }
 
-        return config;
+        // Every loader checks that the document is for the tenant the user asked for.
+        return file is not null
+            ? await TenantConfigurationLoader.LoadFileAsync(file, tenant, ct).ConfigureAwait(false)
+            : await TenantConfigurationLoader.LoadUrlAsync(url is not null ? new Uri(url) : TenantConfigurationLoader.DeriveUrl(tenant), pin, tenant, ct).ConfigureAwait(false);
     }
 
     private static string ResolveToken(string? token, string? tokenFile)

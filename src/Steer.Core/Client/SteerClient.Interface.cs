@@ -178,7 +178,7 @@ public sealed partial class SteerClient
             }
 
             TunnelConnection? connection = Volatile.Read(ref _connection);
-            if (connection is null || IpPacket.GetVersion(buffer.AsSpan(0, length)) == 0)
+            if (connection is null || !IpPacket.IsTunnelable(buffer.AsSpan(0, length)))
             {
                 Interlocked.Increment(ref _droppedOutside);
                 continue;

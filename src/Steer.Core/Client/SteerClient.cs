@@ -191,7 +191,10 @@ public sealed partial class SteerClient : IAsyncDisposable
                     string reason;
                     try
                     {
-                        await session.Connection.RunAsync(WriteToTunAsync, ct).ConfigureAwait(false);
+                        // Stopping sends Close first, so the gateway frees the session at once.
+                        using CancellationTokenRegistration closeOnStop = ct.UnsafeRegister(
+                            static c => _ = ((TunnelConnection)c!).CloseAsync("client stopping").AsTask(), session.Connection);
+                        await session.Connection.RunAsync(WriteToTunAsync, CancellationToken.None).ConfigureAwait(false);
                         reason = session.Connection.CloseReason ?? "closed";
                     }
                     catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -203,7 +206,6 @@ public sealed partial class SteerClient : IAsyncDisposable
                     AccumulateCounters(session.Connection.Counters);
                     if (ct.IsCancellationRequested)
                     {
-                        await session.Connection.CloseAsync("client stopping").ConfigureAwait(false);
                         break;
                     }
 

@@ -23,6 +23,20 @@ public static class IpPacket
         };
     }
 
+    /// <summary>
+    /// True for a unicast IPv4/IPv6 packet that a gateway can route: false for malformed packets, IPv6 link-local
+    /// sources (router and neighbour solicitations, MLD reports the kernel sends on any interface), and multicast or
+    /// broadcast destinations. Such packets never leave the link, so the client drops them instead of tunnelling them.
+    /// </summary>
+    public static bool IsTunnelable(ReadOnlySpan<byte> packet) => GetVersion(packet) switch
+    {
+        4 => packet[16] < 224 && GetIPv4Destination(packet) != uint.MaxValue,
+        6 => packet[24] != 0xFF && !(packet[8] == 0xFE && (packet[9] & 0xC0) == 0x80) && !IsUnspecifiedV6Source(packet),
+        _ => false,
+    };
+
+    private static bool IsUnspecifiedV6Source(ReadOnlySpan<byte> packet) => GetIPv6Source(packet) == UInt128.Zero;
+
     /// <summary>IPv4 source address as a big-endian-ordered integer (first octet highest).</summary>
     public static uint GetIPv4Source(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt32BigEndian(packet[12..]);
 

@@ -97,9 +97,9 @@ internal sealed partial class TunnelConnection : IAsyncDisposable
         {
             Exception error = first.Exception!.InnerException!;
             _closeReason ??= error.Message;
-            if (error is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            if (error is OperationCanceledException or ObjectDisposedException && (cancellationToken.IsCancellationRequested || _stop.IsCancellationRequested))
             {
-                return;
+                return; // Stopped on purpose (token, CloseAsync or FailAsync).
             }
 
             throw error;
