@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Steer.Lab;
+
+/// <summary>
+/// A complete Steer lab: the <see cref="LabTopology"/> namespaces, a real gateway (<c>steer gateway</c>) in the
+/// gateway namespace serving the tenant configuration over HTTPS, an HTTP server (and iperf3) in the internet
+/// namespace, and helpers to run <c>steer up</c> and probes in the client namespace. Everything runs as real
+/// processes of the <c>steer</c> executable; disposing stops them and removes the namespaces and files.
+/// </summary>
+public sealed class SteerLab : IAsyncDisposable
+{
+    private readonly List<LabProcess> _processes = [];
+    private readonly ILogger _logger;
+    private readonly SteerLabOptions _options;
+    private int _disposed;
+
+    private SteerLab(LabTopology topology, DirectoryInfo workDirectory, SteerLabOptions options, ILogger logger)
+    {
+        Topology = topology;
+        WorkDirectory = workDirectory.FullName;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>The namespaces and addresses.</summary>
+    public LabTopology Topology { get; }
+
+    /// <summary>How this process runs <c>steer</c>.</summary>
+    public SteerExecutable Steer { get; } = SteerExecutable.Resolve();
+
+    /// <summary>Folder with the gateway's files, tokens and control sockets.</summary>
+    public string WorkDirectory { get; }
+
+    /// <summary>The gateway's key pin (also in tenant.json).</summary>
+    public string GatewayPin { get; private set; } = "";
+
+    /// <summary>A valid user token for the lab tenant.</summary>
+    public string Token { get; private set; } = "";
+
+    /// <summary>The tenant name.</summary>
+    public string Tenant => _options.Tenant;
+
+    /// <summary>The gateway process.</summary>
+    public LabProcess? Gateway { get; private set; }
+
+    /// <summary>Control socket of the gateway.</summary>
+    public string GatewaySocket => Path.Combine(WorkDirectory, "gateway.sock");
+
+    /// <summary>URL of the tenant configuration served by the gateway.</summary>
+    public string ConfigUrl => $"https://{Topology.GatewayAddress}:8443/v1/tenant.json";
+
+    /// <summary>URL of the lab web server's "who am I" page.</summary>
+    public string WhoAmIUrl => $"http://{Topology.InetAddress}:{LabNames.HttpPort}/whoami";
+
+    /// <summary>Creates the namespaces, the gateway's files and starts the gateway and the servers.</summary>
+    public static async Task<SteerLab> StartAsync(SteerLabOptions? options = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new SteerLabOptions();
+        ILogger logger = loggerFactory?.CreateLogger<SteerLab>() ?? NullLogger<SteerLab>.Instance;
+        LabTopology topology = await LabTopology.CreateAsync(new LabTopologyOptions { Prefix = options.Prefix }, loggerFactory, cancellationToken).ConfigureAwait(false);
+        var lab = new SteerLab(topology, Directory.CreateTempSubdirectory("steer-lab-"), options, logger);
+        try
+        {
+            await lab.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            return lab;
+        }
+        catch
+        {
+            await lab.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task InitializeAsync(CancellationToken ct)
+    {
+        string gw = Topology.GatewayAddress.ToString();
+        LabCommandResult init = await RunSteerAsync(null, ct,
+            "gateway", "init", "--dir", WorkDirectory, "--tenant", Tenant, "--name", "lab-gw", "--address", gw,
+            "--config-server", $"{gw}:8443", "--force").ConfigureAwait(false);
+        GatewayPin = init.StandardOutput.Split('\n').Select(l => l.Trim())
+            .First(l => l.StartsWith("Gateway key pin: ", StringComparison.Ordinal))["Gateway key pin: ".Length..];
+        Token = await IssueTokenAsync("alice@lab", 24, ct).ConfigureAwait(false);
+
+        Gateway = StartSteer(Topology.GatewayNamespace, "gateway", "gateway", "--config", Path.Combine(WorkDirectory, "gateway.json"), "--control-socket", GatewaySocket);
+        await Gateway.WaitForLineAsync(l => l.Contains("Serving tenant configuration", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
+
+        LabProcess http = StartSteer(Topology.InetNamespace, "http", "lab", "http-server", "--bind", Topology.InetAddress.ToString(), "--port", LabNames.HttpPort.ToString(CultureInfo.InvariantCulture));
+        await http.WaitForLineAsync(l => l.Contains("istening", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
+
+        if (_options.StartIperf3 && LabPrerequisites.FindExecutable("iperf3") is { } iperf3)
+        {
+            Track(LabProcess.Start(Topology.InetNamespace, iperf3, ["-s", "-B", Topology.InetAddress.ToString(), "-p", LabNames.Iperf3Port.ToString(CultureInfo.InvariantCulture)],
+                new LabProcessOptions { Name = "iperf3" }));
+        }
+    }
+
+    /// <summary>Issues a token for <paramref name="user"/> with the gateway's signing key.</summary>
+    public async Task<string> IssueTokenAsync(string user, double hours, CancellationToken cancellationToken = default)
+    {
+        LabCommandResult result = await RunSteerAsync(null, cancellationToken,
+            "gateway", "issue-token", "--config", Path.Combine(WorkDirectory, "gateway.json"), "--user", user,
+            "--hours", hours.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        return result.StandardOutput.Trim();
+    }
+
+    /// <summary>
+    /// Starts <c>steer up</c> in the client namespace against the lab gateway. Extra arguments are appended (and may
+    /// override the token with <c>--token</c>). Does not wait for the tunnel; see <see cref="WaitForClientStateAsync"/>.
+    /// </summary>
+    public LabProcess StartClient(string name = "client", string? token = null, params string[] extraArguments)
+    {
+        string[] args =
+        [
+            "up", "--tenant", Tenant, "--config-url", ConfigUrl, "--config-pin", GatewayPin,
+            "--token", token ?? Token, "--device-id", $"lab-{name}", "--control-socket", ClientSocket(name),
+            .. extraArguments,
+        ];
+        return StartSteer(Topology.ClientNamespace, name, args);
+    }
+
+    /// <summary>Control socket of the client started with <paramref name="name"/>.</summary>
+    public string ClientSocket(string name = "client") => Path.Combine(WorkDirectory, $"{name}.sock");
+
+    /// <summary>Waits until the client's status line reports <paramref name="state"/> (e.g. "connected").</summary>
+    public async Task WaitForClientStateAsync(LabProcess client, string state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        await client.WaitForLineAsync(l => l.StartsWith($"steer: {state}", StringComparison.Ordinal), _options.ReadyTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a command in a lab namespace.</summary>
+    public static Task<LabCommandResult> RunInAsync(string networkNamespace, string file, TimeSpan timeout, CancellationToken cancellationToken, params string[] arguments)
+        => LabProcess.RunAsync(networkNamespace, file, arguments, timeout, cancellationToken);
+
+    /// <summary>Fetches <paramref name="url"/> with curl from the client namespace.</summary>
+    public Task<LabCommandResult> CurlFromClientAsync(string url, TimeSpan timeout, CancellationToken cancellationToken = default, params string[] extraArguments)
+        => LabProcess.RunAsync(Topology.ClientNamespace, "curl", ["-sS", "--max-time", ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture), .. extraArguments, url], timeout + TimeSpan.FromSeconds(5), cancellationToken);
+
+    /// <summary>Reads the gateway's status JSON over its control socket.</summary>
+    public async Task<JsonElement> GatewayStatusAsync(CancellationToken cancellationToken = default)
+        => await StatusAsync(cancellationToken, "gateway", "status", "--json", "--control-socket", GatewaySocket).ConfigureAwait(false);
+
+    /// <summary>Reads a client's status JSON over its control socket.</summary>
+    public async Task<JsonElement> ClientStatusAsync(string name = "client", CancellationToken cancellationToken = default)
+        => await StatusAsync(cancellationToken, "status", "--json", "--control-socket", ClientSocket(name)).ConfigureAwait(false);
+
+    /// <summary>Stops every process (SIGTERM, then SIGKILL), removes the namespaces and the work folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (LabProcess process in Enumerable.Reverse(_processes))
+        {
+            process.Terminate();
+        }
+
+        foreach (LabProcess process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Topology.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task<JsonElement> StatusAsync(CancellationToken ct, params string[] args)
+    {
+        LabCommandResult result = await RunSteerAsync(null, ct, args).ConfigureAwait(false);
+        using JsonDocument document = JsonDocument.Parse(result.StandardOutput);
+        return document.RootElement.Clone();
+    }
+
+    private LabProcess StartSteer(string ns, string name, params string[] args)
+    {
+        string[] all = _options.Verbose ? ["-v", .. args] : args;
+        return Track(LabProcess.Start(ns, Steer.FileName, Steer.GetArguments(all), new LabProcessOptions { Name = name, Logger = _logger }));
+    }
+
+    private LabProcess Track(LabProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+
+    private async Task<LabCommandResult> RunSteerAsync(string? ns, CancellationToken ct, params string[] args)
+    {
+        LabCommandResult result = await LabProcess.RunAsync(ns, Steer.FileName, Steer.GetArguments(args), TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+        return result.EnsureSuccess();
+    }
+}
