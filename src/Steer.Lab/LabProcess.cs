@@ -21,6 +21,7 @@ public sealed partial class LabProcess : IAsyncDisposable
     private const int MaxLineLength = 8 * 1024;
     private static readonly TimeSpan s_outputDrainTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_killWaitTimeout = TimeSpan.FromSeconds(5);
+    private static readonly Lazy<string?> s_envWithDefaultSignal = new(FindEnvWithDefaultSignal);
 
     private readonly Process _process;
     private readonly ILogger? _logger;
@@ -98,7 +99,7 @@ public sealed partial class LabProcess : IAsyncDisposable
         options ??= new LabProcessOptions();
         options.Validate(nameof(options));
 
-        ProcessStartInfo startInfo = CreateStartInfo(networkNamespace, fileName, arguments);
+        ProcessStartInfo startInfo = CreateStartInfo(networkNamespace, fileName, arguments, resetInterrupt: true);
         startInfo.RedirectStandardInput = true;
         if (options.WorkingDirectory is not null)
         {
@@ -326,7 +327,11 @@ public sealed partial class LabProcess : IAsyncDisposable
             ? string.Create(CultureInfo.InvariantCulture, $"{Name} (pid {Id}, exited with {_exitCode})")
             : string.Create(CultureInfo.InvariantCulture, $"{Name} (pid {Id}, running)");
 
-    private static ProcessStartInfo CreateStartInfo(string? networkNamespace, string fileName, IEnumerable<string> arguments)
+    private static ProcessStartInfo CreateStartInfo(
+        string? networkNamespace,
+        string fileName,
+        IEnumerable<string> arguments,
+        bool resetInterrupt = false)
     {
         var startInfo = new ProcessStartInfo
         {
@@ -337,18 +342,25 @@ public sealed partial class LabProcess : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
         };
 
-        if (networkNamespace is null)
-        {
-            startInfo.FileName = fileName;
-        }
-        else
+        var command = new List<string>();
+        if (networkNamespace is not null)
         {
             ArgumentException.ThrowIfNullOrEmpty(networkNamespace);
-            startInfo.FileName = LabPrerequisites.FindExecutable("ip") ?? "ip";
-            startInfo.ArgumentList.Add("netns");
-            startInfo.ArgumentList.Add("exec");
-            startInfo.ArgumentList.Add(networkNamespace);
-            startInfo.ArgumentList.Add(fileName);
+            command.AddRange([LabPrerequisites.FindExecutable("ip") ?? "ip", "netns", "exec", networkNamespace]);
+        }
+
+        // A child inherits an ignored SIGINT (e.g. when this process runs as a background job of a script), and then
+        // Interrupt() would do nothing. `env --default-signal=INT` restores the default and execs in place.
+        if (resetInterrupt && s_envWithDefaultSignal.Value is { } env)
+        {
+            command.AddRange([env, "--default-signal=INT"]);
+        }
+
+        command.Add(fileName);
+        startInfo.FileName = command[0];
+        foreach (string part in command.Skip(1))
+        {
+            startInfo.ArgumentList.Add(part);
         }
 
         foreach (string argument in arguments)
@@ -357,6 +369,42 @@ public sealed partial class LabProcess : IAsyncDisposable
         }
 
         return startInfo;
+    }
+
+    /// <summary>Finds an <c>env</c> that supports <c>--default-signal</c> (GNU coreutils 8.31+), or returns null.</summary>
+    private static string? FindEnvWithDefaultSignal()
+    {
+        string? env = LabPrerequisites.FindExecutable("env");
+        if (env is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo(env, ["--default-signal=INT", "true"])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            });
+            if (probe is null)
+            {
+                return null;
+            }
+
+            if (!probe.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                probe.Kill();
+                return null;
+            }
+
+            return probe.ExitCode == 0 ? env : null;
+        }
+        catch (Win32Exception)
+        {
+            return null;
+        }
     }
 
     private static string FormatCommandLine(ProcessStartInfo startInfo)

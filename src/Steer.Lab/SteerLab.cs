@@ -88,8 +88,16 @@ public sealed class SteerLab : IAsyncDisposable
         Gateway = StartSteer(Topology.GatewayNamespace, "gateway", "gateway", "--config", Path.Combine(WorkDirectory, "gateway.json"), "--control-socket", GatewaySocket);
         await Gateway.WaitForLineAsync(l => l.Contains("Serving tenant configuration", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
 
-        LabProcess http = StartSteer(Topology.InetNamespace, "http", "lab", "http-server", "--bind", Topology.InetAddress.ToString(), "--port", LabNames.HttpPort.ToString(CultureInfo.InvariantCulture));
-        await http.WaitForLineAsync(l => l.Contains("istening", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
+        foreach (System.Net.IPAddress? address in new[] { Topology.InetAddress, Topology.InetAddressV6 })
+        {
+            if (address is null)
+            {
+                continue;
+            }
+
+            LabProcess http = StartSteer(Topology.InetNamespace, $"http-{address.AddressFamily}", "lab", "http-server", "--bind", address.ToString(), "--port", LabNames.HttpPort.ToString(CultureInfo.InvariantCulture));
+            await http.WaitForLineAsync(l => l.Contains("istening", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
+        }
 
         if (_options.StartIperf3 && LabPrerequisites.FindExecutable("iperf3") is { } iperf3)
         {

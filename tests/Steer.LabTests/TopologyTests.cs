@@ -154,6 +154,22 @@ public sealed class TopologyTests(LabFixture fixture)
     }
 
     [Fact(Timeout = TestTimeoutMs)]
+    public async Task LabProcess_Interrupt_StopsTheCommand()
+    {
+        fixture.SkipIfUnavailable();
+
+        // Works even when this test host inherited an ignored SIGINT (a background job of a script): LabProcess
+        // restores the default disposition for the child.
+        await using LabProcess process = LabProcess.Start(fixture.Lab.ClientNamespace, "sleep", ["60"]);
+        await WaitUntilAsync(() => File.ReadAllText($"/proc/{process.Id}/comm").Trim() == "sleep", TimeSpan.FromSeconds(10));
+        Assert.Equal("0", (await File.ReadAllLinesAsync($"/proc/{process.Id}/status", Token))
+            .Single(line => line.StartsWith("SigIgn:", StringComparison.Ordinal))
+            .Split(':')[1].Trim() is var mask && (Convert.ToUInt64(mask, 16) & 0b10) == 0 ? "0" : $"SIGINT ignored: {mask}");
+        Assert.True(process.Interrupt());
+        Assert.Equal(128 + 2, await process.WaitForExitAsync(TimeSpan.FromSeconds(10), Token));
+    }
+
+    [Fact(Timeout = TestTimeoutMs)]
     public async Task LabProcess_NoMatchingLine_TimesOutWithOutput()
     {
         fixture.SkipIfUnavailable();
