@@ -49,6 +49,9 @@ public sealed class GatewayOptions
     /// <summary>Name of the gateway's TUN interface.</summary>
     public string TunName { get; set; } = "steergw%d";
 
+    /// <summary>Offer the DTLS data channel on UDP, same port number as TLS.</summary>
+    public bool Dtls { get; set; } = true;
+
     /// <summary>Install NAT (masquerade) and forwarding for the pools.</summary>
     public bool Nat { get; set; } = true;
 

@@ -4,6 +4,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Steer.Protocol;
+using Steer.Protocol.Dtls;
 using Steer.Security;
 using Steer.Tun;
 
@@ -134,6 +135,8 @@ public sealed partial class GatewayServer
         }
 
         string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var connection = new TunnelConnection(ssl, reader, _options.Mtu, TimeSpan.FromSeconds(_options.KeepaliveSeconds), 4096, _logger);
+        var session = new GatewaySession(id, claims.Subject, hello.DeviceId, remote, lease, connection, _options.Mtu, FromClientOverDtls, _logger);
         var welcome = new ServerWelcome
         {
             SessionId = id,
@@ -143,11 +146,12 @@ public sealed partial class GatewayServer
             DnsServers = _options.DnsServers,
             Mtu = _options.Mtu,
             KeepaliveSeconds = _options.KeepaliveSeconds,
+            Dtls = _dtls is null || LocalEndPoint is null
+                ? null
+                : new DtlsOffer { Port = LocalEndPoint.Port, Identity = id, Key = Convert.ToBase64String(session.DtlsKey) },
         };
         await WriteFrameAsync(ssl, FrameType.Welcome, HandshakeCodec.EncodeWelcome(welcome), ct).ConfigureAwait(false);
 
-        var connection = new TunnelConnection(ssl, reader, _options.Mtu, TimeSpan.FromSeconds(_options.KeepaliveSeconds), 4096, _logger);
-        var session = new GatewaySession(id, claims.Subject, hello.DeviceId, remote, lease, connection);
         Register(session);
         Interlocked.Increment(ref _accepted);
         LogSessionStarted(_logger, id, claims.Subject, remote, lease.IPv4.ToString(), lease.IPv6?.ToString() ?? "-");
@@ -199,6 +203,8 @@ public sealed partial class GatewayServer
         {
             return;
         }
+
+        session.Close();
 
         _byIPv4.TryRemove(new KeyValuePair<uint, GatewaySession>(session.Lease.IPv4Key, session));
         if (session.Lease.IPv6 is not null)
@@ -260,6 +266,17 @@ public sealed partial class GatewayServer
         }
     }
 
+    /// <summary>A packet from the client's DTLS channel (its receive thread): same checks as over TLS.</summary>
+    private void FromClientOverDtls(GatewaySession session, ReadOnlyMemory<byte> packet)
+    {
+        // The TUN write completes synchronously unless the kernel queue is full; then this thread waits for it.
+        ValueTask write = FromClientAsync(session, packet, CancellationToken.None);
+        if (!write.IsCompletedSuccessfully)
+        {
+            write.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
     private static bool Count(ref long counter)
     {
         Interlocked.Increment(ref counter);
@@ -301,7 +318,7 @@ public sealed partial class GatewayServer
                 continue;
             }
 
-            if (session.Connection.TrySendPacket(packet))
+            if (session.SendToClient(packet))
             {
                 Interlocked.Increment(ref _fromTun);
             }

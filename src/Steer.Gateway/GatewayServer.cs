@@ -32,6 +32,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
     private readonly ConcurrentDictionary<UInt128, GatewaySession> _byIPv6 = new();
     private readonly ConcurrentDictionary<string, GatewaySession> _sessions = new();
     private ITunDevice? _device;
+    private DtlsListener? _dtls;
     private long _accepted;
     private long _authFailures;
     private long _handshakeFailures;
@@ -75,6 +76,8 @@ public sealed partial class GatewayServer : IAsyncDisposable
         SpoofedDropped = Interlocked.Read(ref _spoofed),
         NoSessionDropped = Interlocked.Read(ref _noSession),
         MalformedDropped = Interlocked.Read(ref _malformed),
+        UdpDatagrams = _dtls?.Datagrams ?? 0,
+        UdpDropped = _dtls?.Dropped ?? 0,
     };
 
     /// <summary>
@@ -112,6 +115,9 @@ public sealed partial class GatewayServer : IAsyncDisposable
                 LogListening(_logger, _options.Name, LocalEndPoint.ToString(), device.Name, CertificatePin.Compute(_certificate));
 
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using DtlsListener? dtls = _options.Dtls ? new DtlsListener(LocalEndPoint, id => _sessions.GetValueOrDefault(id), _logger) : null;
+                _dtls = dtls;
+                Task dtlsLoop = dtls?.RunAsync(stop.Token) ?? Task.CompletedTask;
                 Task tunPump = PumpFromTunAsync(device, stop.Token);
                 Task? configServer = _options.ConfigServer is { } cs
                     ? TenantConfigServer.RunAsync(IPEndPoint.Parse(cs.Listen), _certificate, _options.Resolve(cs.File), _logger, stop.Token)
@@ -126,6 +132,8 @@ public sealed partial class GatewayServer : IAsyncDisposable
                     await stop.CancelAsync().ConfigureAwait(false);
                     await CloseAllSessionsAsync().ConfigureAwait(false);
                     await IgnoreCancellation(tunPump).ConfigureAwait(false);
+                    await IgnoreCancellation(dtlsLoop).ConfigureAwait(false);
+                    _dtls = null;
                     if (configServer is not null)
                     {
                         await IgnoreCancellation(configServer).ConfigureAwait(false);

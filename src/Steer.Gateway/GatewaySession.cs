@@ -1,10 +1,21 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Tls;
 using Steer.Protocol;
+using Steer.Protocol.Dtls;
 
 namespace Steer.Gateway;
 
-/// <summary>One authenticated client session on the gateway.</summary>
-internal sealed class GatewaySession(string id, string user, string deviceId, string remote, AddressPool.Lease lease, TunnelConnection connection)
+/// <summary>One authenticated client session on the gateway: its TLS connection and, when up, its DTLS channel.</summary>
+internal sealed class GatewaySession(
+    string id, string user, string deviceId, string remote, AddressPool.Lease lease, TunnelConnection connection, int mtu,
+    Action<GatewaySession, ReadOnlyMemory<byte>> fromClient, ILogger logger)
 {
+    private DtlsChannel? _dtls;
+    private Action? _forgetDtlsPeer;
+    private long _transportSwitches;
+    private bool _lastWasDtls;
+
     public string Id { get; } = id;
 
     public string User { get; } = user;
@@ -19,16 +30,74 @@ internal sealed class GatewaySession(string id, string user, string deviceId, st
 
     public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
 
-    public GatewaySessionInfo Describe() => new()
+    /// <summary>One-time PSK for this session's DTLS channel (sent to the client inside TLS).</summary>
+    public byte[] DtlsKey { get; } = RandomNumberGenerator.GetBytes(32);
+
+    public bool IsClosed { get; private set; }
+
+    public DtlsChannel? Dtls => Volatile.Read(ref _dtls);
+
+    /// <summary>Installs a new DTLS channel (a client re-handshakes after UDP came back or its address changed).</summary>
+    public void AttachDtls(DtlsTransport transport, Action forgetPeer)
     {
-        Id = Id,
-        User = User,
-        DeviceId = DeviceId,
-        Remote = Remote,
-        IPv4 = Lease.IPv4.ToString(),
-        IPv6 = Lease.IPv6?.ToString(),
-        PacketsReceived = Connection.Counters.PacketsReceived,
-        PacketsSent = Connection.Counters.PacketsSent,
-        Since = Since,
-    };
+        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger);
+        DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
+        Action? oldForget = Interlocked.Exchange(ref _forgetDtlsPeer, forgetPeer);
+        old?.Dispose();
+        oldForget?.Invoke();
+        if (IsClosed)
+        {
+            DetachDtls();
+        }
+    }
+
+    /// <summary>
+    /// Sends a packet to the client: over DTLS while that channel is healthy, otherwise over TLS. The client
+    /// decides the same way from its side, so both directions fall back and return together.
+    /// </summary>
+    public bool SendToClient(ReadOnlySpan<byte> packet)
+    {
+        DtlsChannel? dtls = Volatile.Read(ref _dtls);
+        bool useDtls = dtls is { IsHealthy: true };
+        if (useDtls != _lastWasDtls)
+        {
+            _lastWasDtls = useDtls;
+            Interlocked.Increment(ref _transportSwitches);
+        }
+
+        return useDtls ? dtls!.TrySendPacket(packet) : Connection.TrySendPacket(packet);
+    }
+
+    public void Close()
+    {
+        IsClosed = true;
+        DetachDtls();
+    }
+
+    private void DetachDtls()
+    {
+        Interlocked.Exchange(ref _dtls, null)?.Dispose();
+        Interlocked.Exchange(ref _forgetDtlsPeer, null)?.Invoke();
+    }
+
+    public GatewaySessionInfo Describe()
+    {
+        DtlsChannel? dtls = Dtls;
+        return new()
+        {
+            Id = Id,
+            User = User,
+            DeviceId = DeviceId,
+            Remote = Remote,
+            IPv4 = Lease.IPv4.ToString(),
+            IPv6 = Lease.IPv6?.ToString(),
+            Transport = dtls is { IsHealthy: true } ? "dtls" : "tls",
+            PacketsReceived = Connection.Counters.PacketsReceived + (dtls?.Counters.PacketsReceived ?? 0),
+            PacketsSent = Connection.Counters.PacketsSent + (dtls?.Counters.PacketsSent ?? 0),
+            DtlsPacketsReceived = dtls?.Counters.PacketsReceived ?? 0,
+            DtlsPacketsSent = dtls?.Counters.PacketsSent ?? 0,
+            TransportSwitches = Interlocked.Read(ref _transportSwitches),
+            Since = Since,
+        };
+    }
 }

@@ -21,6 +21,18 @@ public sealed record GatewaySessionInfo
     /// <summary>Inner IPv6 address.</summary>
     public string? IPv6 { get; init; }
 
+    /// <summary>Transport the gateway uses to send to this client now: <c>dtls</c> or <c>tls</c>.</summary>
+    public string Transport { get; init; } = "tls";
+
+    /// <summary>How often the gateway's choice of transport for this client changed.</summary>
+    public long TransportSwitches { get; init; }
+
+    /// <summary>Packets received from the client over DTLS.</summary>
+    public long DtlsPacketsReceived { get; init; }
+
+    /// <summary>Packets sent to the client over DTLS.</summary>
+    public long DtlsPacketsSent { get; init; }
+
     /// <summary>Packets received from the client.</summary>
     public long PacketsReceived { get; init; }
 

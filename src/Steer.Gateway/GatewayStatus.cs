@@ -36,6 +36,12 @@ public sealed record GatewayStatus
     /// <summary>TUN packets dropped because no session holds the destination.</summary>
     public long NoSessionDropped { get; init; }
 
+    /// <summary>UDP datagrams received on the DTLS port.</summary>
+    public long UdpDatagrams { get; init; }
+
+    /// <summary>UDP datagrams dropped before reaching a session (garbage, unknown sender, failed handshake).</summary>
+    public long UdpDropped { get; init; }
+
     /// <summary>Client packets dropped as malformed (not IPv4/IPv6).</summary>
     public long MalformedDropped { get; init; }
 }

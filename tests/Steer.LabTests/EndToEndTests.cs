@@ -23,7 +23,8 @@ public sealed class EndToEndTests(SteerLabFixture fixture, ITestOutputHelper out
         LabCommandResult before = await Lab.CurlFromClientAsync(Lab.WhoAmIUrl, TimeSpan.FromSeconds(3), Ct);
         Assert.False(before.Succeeded, "the client must not reach the internet namespace without Steer");
 
-        await using LabProcess client = Lab.StartClient("http");
+        // The TLS path on its own (DtlsTests cover DTLS and the fallback between the two).
+        await using LabProcess client = Lab.StartClient("http", null, "--transport", "tls");
         await ConnectedAsync(client);
 
         LabCommandResult v4 = await Lab.CurlFromClientAsync(Lab.WhoAmIUrl, TimeSpan.FromSeconds(10), Ct);

@@ -25,7 +25,7 @@ internal static class StatusCommand
             Console.WriteLine($"state:       {s.State.ToString().ToLowerInvariant()}");
             Console.WriteLine($"tenant:      {s.Tenant}");
             Console.WriteLine($"gateway:     {s.Gateway ?? "-"} {s.GatewayEndpoint}{(s.GatewayReason is null ? "" : $" ({s.GatewayReason})")}");
-            Console.WriteLine($"transport:   {s.Transport ?? "-"}");
+            Console.WriteLine($"transport:   {s.Transport ?? "-"} ({s.TransportSwitches} switches; DTLS packets out {s.DtlsPacketsSent}, in {s.DtlsPacketsReceived})");
             Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu}");
             Console.WriteLine($"dns:         {(s.DnsServers.Count == 0 ? "-" : string.Join(", ", s.DnsServers))}");
             Console.WriteLine($"since:       {s.ConnectedSince?.ToString("u") ?? "-"}   reconnects: {s.Reconnects}");

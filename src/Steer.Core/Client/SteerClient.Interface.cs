@@ -184,7 +184,7 @@ public sealed partial class SteerClient
                 continue;
             }
 
-            connection.TrySendPacket(buffer.AsSpan(0, length));
+            SendToTunnel(connection, buffer.AsSpan(0, length));
         }
     }
 

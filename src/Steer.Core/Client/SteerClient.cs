@@ -83,13 +83,18 @@ public sealed partial class SteerClient : IAsyncDisposable
             }
 
             TunnelCounters? current = Volatile.Read(ref _connection)?.Counters;
+            TunnelCounters? dtls = Volatile.Read(ref _dtls)?.Counters;
+            long dtlsSent = Interlocked.Read(ref _previousDtlsSent) + (dtls?.PacketsSent ?? 0);
+            long dtlsReceived = Interlocked.Read(ref _previousDtlsReceived) + (dtls?.PacketsReceived ?? 0);
             return status with
             {
-                PacketsSent = Interlocked.Read(ref _previousPacketsSent) + (current?.PacketsSent ?? 0),
-                BytesSent = Interlocked.Read(ref _previousBytesSent) + (current?.BytesSent ?? 0),
-                PacketsReceived = Interlocked.Read(ref _previousPacketsReceived) + (current?.PacketsReceived ?? 0),
-                BytesReceived = Interlocked.Read(ref _previousBytesReceived) + (current?.BytesReceived ?? 0),
-                PacketsDropped = Interlocked.Read(ref _droppedOutside) + (current?.PacketsDropped ?? 0),
+                PacketsSent = Interlocked.Read(ref _previousPacketsSent) + (current?.PacketsSent ?? 0) + dtlsSent,
+                BytesSent = Interlocked.Read(ref _previousBytesSent) + (current?.BytesSent ?? 0) + (dtls?.BytesSent ?? 0),
+                PacketsReceived = Interlocked.Read(ref _previousPacketsReceived) + (current?.PacketsReceived ?? 0) + dtlsReceived,
+                BytesReceived = Interlocked.Read(ref _previousBytesReceived) + (current?.BytesReceived ?? 0) + (dtls?.BytesReceived ?? 0),
+                PacketsDropped = Interlocked.Read(ref _droppedOutside) + (current?.PacketsDropped ?? 0) + (dtls?.PacketsDropped ?? 0),
+                DtlsPacketsSent = dtlsSent,
+                DtlsPacketsReceived = dtlsReceived,
             };
         }
     }
@@ -189,6 +194,8 @@ public sealed partial class SteerClient : IAsyncDisposable
                     LogConnected(_logger, session.Gateway.Name, session.Welcome.Ipv4, session.Welcome.Ipv6 ?? "-", _device!.Name);
                     firstConnection.TrySetResult();
                     string reason;
+                    using var dtlsStop = new CancellationTokenSource();
+                    Task dtls = RunDtlsAsync(session, dtlsStop.Token);
                     try
                     {
                         // Stopping sends Close first, so the gateway frees the session at once.
@@ -202,6 +209,8 @@ public sealed partial class SteerClient : IAsyncDisposable
                         reason = ex.Message;
                     }
 
+                    await dtlsStop.CancelAsync().ConfigureAwait(false);
+                    await dtls.ConfigureAwait(false);
                     Volatile.Write(ref _connection, null);
                     AccumulateCounters(session.Connection.Counters);
                     if (ct.IsCancellationRequested)

@@ -26,6 +26,14 @@ public sealed class SteerClientOptions
     /// <summary>Longest pause between reconnect attempts. Default 30 s.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Data transport: auto (DTLS with TLS fallback, default), dtls or tls.</summary>
+    public SteerTransport Transport { get; set; } = SteerTransport.Auto;
+
+    /// <summary>
+    /// First pause before DTLS is tried again after it failed; later pauses grow by 5 s up to 30 s. Default 20 s.
+    /// </summary>
+    public TimeSpan DtlsRetryInterval { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Packets that may wait for the tunnel before new ones are dropped. Default 4096.</summary>
     public int SendQueueCapacity { get; set; } = 4096;
 

@@ -21,8 +21,17 @@ public sealed record SteerStatus
     /// <summary>Why this gateway was chosen.</summary>
     public string? GatewayReason { get; init; }
 
-    /// <summary>Transport carrying the data: <c>tls</c> in protocol v1.</summary>
+    /// <summary>Transport carrying the data now: <c>dtls</c> or <c>tls</c>.</summary>
     public string? Transport { get; init; }
+
+    /// <summary>How many times data moved between DTLS and TLS.</summary>
+    public int TransportSwitches { get; init; }
+
+    /// <summary>Packets sent over DTLS (included in <see cref="PacketsSent"/>).</summary>
+    public long DtlsPacketsSent { get; init; }
+
+    /// <summary>Packets received over DTLS (included in <see cref="PacketsReceived"/>).</summary>
+    public long DtlsPacketsReceived { get; init; }
 
     /// <summary>Name of the TUN interface.</summary>
     public string? Interface { get; init; }

@@ -39,6 +39,24 @@ internal sealed record ServerWelcome
     public required int Mtu { get; init; }
 
     public required int KeepaliveSeconds { get; init; }
+
+    /// <summary>The DTLS data channel on offer, or null when the gateway offers TLS only.</summary>
+    public DtlsOffer? Dtls { get; init; }
+}
+
+/// <summary>
+/// How to open the DTLS data channel: UDP port, and a one-time PSK identity and key that only this TLS session
+/// knows (so DTLS needs no second login).
+/// </summary>
+internal sealed record DtlsOffer
+{
+    public required int Port { get; init; }
+
+    /// <summary>PSK identity (UTF-8 text).</summary>
+    public required string Identity { get; init; }
+
+    /// <summary>32-byte key, base64.</summary>
+    public required string Key { get; init; }
 }
 
 /// <summary>An error either side sends before closing.</summary>

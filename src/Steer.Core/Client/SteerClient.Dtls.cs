@@ -1,0 +1,162 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Tls;
+using Steer.Protocol;
+using Steer.Protocol.Dtls;
+
+namespace Steer;
+
+/// <summary>
+/// The DTLS data channel beside the TLS session: opened after Welcome, used for data while healthy (something
+/// heard within 2.5 s; keepalives every second), abandoned for TLS when not — without touching the session or the
+/// TUN — and probed again after 20 s, then every 25 and 30 s, until it answers.
+/// </summary>
+public sealed partial class SteerClient
+{
+    private static readonly TimeSpan MaxDtlsRetry = TimeSpan.FromSeconds(30);
+
+    private DtlsChannel? _dtls;
+    private bool _dataOnDtls;
+    private long _previousDtlsSent;
+    private long _previousDtlsReceived;
+
+    private async Task RunDtlsAsync(Session session, CancellationToken ct)
+    {
+        if (_options.Transport == SteerTransport.Tls || session.Welcome.Dtls is not { } offer)
+        {
+            return;
+        }
+
+        IPAddress gateway = IPAddress.TryParse(session.Gateway.Address, out IPAddress? ip)
+            ? ip
+            : (await Dns.GetHostAddressesAsync(session.Gateway.Address, ct).ConfigureAwait(false))[0];
+        TimeSpan retry = _options.DtlsRetryInterval;
+        while (!ct.IsCancellationRequested)
+        {
+            DtlsChannel? channel = null;
+            try
+            {
+                DtlsTransport transport = await Task.Run(() => DtlsConnector.Connect(gateway, offer, TimeSpan.FromSeconds(5)), ct).ConfigureAwait(false);
+                channel = new DtlsChannel(transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger);
+                Volatile.Write(ref _dtls, channel);
+                LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
+                retry = _options.DtlsRetryInterval;
+                long nextProbe = 0;
+                int tick = 0;
+                while (!ct.IsCancellationRequested && !channel.IsClosed)
+                {
+                    UpdateDataTransport();
+                    long now = Environment.TickCount64;
+                    if (channel.IsHealthy)
+                    {
+                        if (tick++ % 2 == 0)
+                        {
+                            channel.SendKeepalive();
+                        }
+
+                        retry = _options.DtlsRetryInterval;
+                        nextProbe = now + (long)retry.TotalMilliseconds;
+                    }
+                    else if (now >= nextProbe)
+                    {
+                        // Back-off while the path is down, instead of a tight retry loop.
+                        channel.SendKeepalive();
+                        LogDtlsProbe(_logger, retry.TotalSeconds);
+                        nextProbe = now + (long)retry.TotalMilliseconds;
+                        retry = Min(retry + TimeSpan.FromSeconds(5), MaxDtlsRetry);
+                    }
+
+                    await Task.Delay(500, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                LogDtlsFailed(_logger, ex.Message, retry.TotalSeconds);
+                UpdateStatus(s => s with { LastError = $"DTLS unavailable ({ex.Message}); data over TLS" });
+            }
+            finally
+            {
+                if (channel is not null)
+                {
+                    Volatile.Write(ref _dtls, null);
+                    Interlocked.Add(ref _previousDtlsSent, channel.Counters.PacketsSent);
+                    Interlocked.Add(ref _previousDtlsReceived, channel.Counters.PacketsReceived);
+                    Interlocked.Add(ref _previousBytesSent, channel.Counters.BytesSent);
+                    Interlocked.Add(ref _previousBytesReceived, channel.Counters.BytesReceived);
+                    Interlocked.Add(ref _droppedOutside, channel.Counters.PacketsDropped);
+                    channel.Dispose();
+                    UpdateDataTransport();
+                }
+            }
+
+            try
+            {
+                await Task.Delay(Jitter(retry), ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            retry = Min(retry + TimeSpan.FromSeconds(5), MaxDtlsRetry);
+        }
+    }
+
+    /// <summary>Where data goes now; counts and reports a change.</summary>
+    private void UpdateDataTransport()
+    {
+        DtlsChannel? dtls = Volatile.Read(ref _dtls);
+        bool onDtls = dtls is not null && (dtls.IsHealthy || _options.Transport == SteerTransport.Dtls);
+        if (onDtls == _dataOnDtls)
+        {
+            return;
+        }
+
+        _dataOnDtls = onDtls;
+        LogTransportChanged(_logger, onDtls ? "dtls" : "tls", dtls?.SilentMillis ?? -1);
+        UpdateStatus(s => s with { Transport = onDtls ? "dtls" : "tls", TransportSwitches = s.TransportSwitches + 1 });
+    }
+
+    /// <summary>Sends a packet from the TUN: DTLS while it is healthy (or forced), TLS otherwise.</summary>
+    private void SendToTunnel(TunnelConnection connection, ReadOnlySpan<byte> packet)
+    {
+        DtlsChannel? dtls = Volatile.Read(ref _dtls);
+        if (dtls is not null && (dtls.IsHealthy || _options.Transport == SteerTransport.Dtls))
+        {
+            dtls.TrySendPacket(packet);
+            return;
+        }
+
+        connection.TrySendPacket(packet);
+    }
+
+    /// <summary>A packet from the DTLS receive thread; the TUN write normally completes synchronously.</summary>
+    private void WriteToTunFromDtls(ReadOnlyMemory<byte> packet)
+    {
+        ValueTask write = WriteToTunAsync(packet, CancellationToken.None);
+        if (!write.IsCompletedSuccessfully)
+        {
+            write.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.9 + (Random.Shared.NextDouble() * 0.2));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DTLS data channel up with {Gateway} (UDP {Port})")]
+    private static partial void LogDtlsUp(ILogger logger, string gateway, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DTLS not available: {Error}; data stays on TLS, next try in {RetrySeconds:0} s")]
+    private static partial void LogDtlsFailed(ILogger logger, string error, double retrySeconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DTLS silent; probing, next probe in {RetrySeconds:0} s")]
+    private static partial void LogDtlsProbe(ILogger logger, double retrySeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Data now over {Transport} (DTLS silent for {SilentMs} ms)")]
+    private static partial void LogTransportChanged(ILogger logger, string transport, long silentMs);
+}

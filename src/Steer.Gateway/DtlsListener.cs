@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto;
+using Steer.Protocol.Dtls;
+
+namespace Steer.Gateway;
+
+/// <summary>
+/// The gateway's UDP side: one socket on the TLS port number, demultiplexed by the sender's address to per-peer
+/// DTLS sessions. A datagram from an unknown address starts a handshake only after a stateless cookie exchange
+/// (RFC 6347 HelloVerifyRequest), and only for a PSK identity of a live TLS session; anything else is counted and
+/// dropped without state. At most <see cref="MaxConcurrentHandshakes"/> handshakes run at once.
+/// </summary>
+internal sealed partial class DtlsListener : IDisposable
+{
+    private const int MaxConcurrentHandshakes = 64;
+
+    private readonly Socket _socket;
+    private readonly TlsCrypto _crypto = SteerDtlsPeers.CreateCrypto();
+    private readonly DtlsVerifier _verifier;
+    private readonly ConcurrentDictionary<SocketAddress, PeerDatagramTransport> _peers = new();
+    private readonly Func<string, GatewaySession?> _findSession;
+    private readonly ILogger _logger;
+    private int _handshakes;
+    private long _datagrams;
+    private long _dropped;
+
+    public DtlsListener(IPEndPoint endPoint, Func<string, GatewaySession?> findSession, ILogger logger)
+    {
+        _findSession = findSession;
+        _logger = logger;
+        _verifier = new DtlsVerifier(_crypto);
+        _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            _socket.DualMode = true;
+        }
+
+        _socket.ReceiveBufferSize = 8 * 1024 * 1024;
+        _socket.SendBufferSize = 8 * 1024 * 1024;
+        _socket.Bind(endPoint);
+    }
+
+    /// <summary>UDP datagrams received.</summary>
+    public long Datagrams => Interlocked.Read(ref _datagrams);
+
+    /// <summary>Datagrams dropped before reaching a session: unknown senders, garbage, failed handshakes, full queues.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536);
+        var from = new SocketAddress(_socket.AddressFamily);
+        while (!ct.IsCancellationRequested)
+        {
+            int length;
+            try
+            {
+                length = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                LogReceiveFailed(_logger, ex.Message);
+                continue;
+            }
+
+            Interlocked.Increment(ref _datagrams);
+            ReadOnlySpan<byte> datagram = buffer.AsSpan(0, length);
+            if (_peers.TryGetValue(from, out PeerDatagramTransport? peer))
+            {
+                if (!peer.Deliver(datagram))
+                {
+                    Interlocked.Increment(ref _dropped);
+                }
+
+                continue;
+            }
+
+            StartHandshakeIfValid(from, datagram);
+        }
+    }
+
+    private void StartHandshakeIfValid(SocketAddress from, ReadOnlySpan<byte> datagram)
+    {
+        // Cheap filter first: a DTLS 1.x handshake record (content type 22, version 254.x) or nothing.
+        if (datagram.Length < 25 || datagram[0] != 22 || datagram[1] != 254 || Volatile.Read(ref _handshakes) >= MaxConcurrentHandshakes)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        SocketAddress remote = new(from.Family, from.Size);
+        from.Buffer.CopyTo(remote.Buffer);
+        var sender = new PeerDatagramTransport(_socket, remote, DtlsConnector.PathMtu);
+        byte[] copy = datagram.ToArray();
+        DtlsRequest? request = _verifier.VerifyRequest(remote.Buffer[..remote.Size].ToArray(), copy, 0, copy.Length, sender);
+        if (request is null)
+        {
+            // Not delivered to any session: either a stateless HelloVerifyRequest went back, or it was not a
+            // ClientHello at all.
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        if (!_peers.TryAdd(remote, sender))
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _handshakes);
+        var thread = new Thread(() => Handshake(sender, request)) { IsBackground = true, Name = "dtls-handshake" };
+        thread.Start();
+    }
+
+    private void Handshake(PeerDatagramTransport transport, DtlsRequest request)
+    {
+        GatewaySession? session = null;
+        try
+        {
+            var server = new SteerDtlsPeers.Server(_crypto, identity =>
+            {
+                session = _findSession(Encoding.UTF8.GetString(identity));
+                return session?.DtlsKey;
+            }, 10_000);
+            DtlsTransport dtls = new DtlsServerProtocol().Accept(server, transport, request);
+            if (session is null || session.IsClosed)
+            {
+                dtls.Close();
+                throw new IOException("session ended during the DTLS handshake");
+            }
+
+            session.AttachDtls(dtls, () => Forget(transport));
+            LogAttached(_logger, session.Id, transport.Remote.ToString());
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ArgumentException)
+        {
+            Interlocked.Increment(ref _dropped);
+            LogHandshakeFailed(_logger, ex.Message);
+            Forget(transport);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _handshakes);
+        }
+    }
+
+    private void Forget(PeerDatagramTransport transport)
+    {
+        transport.Close();
+        _peers.TryRemove(new KeyValuePair<SocketAddress, PeerDatagramTransport>(transport.Remote, transport));
+    }
+
+    public void Dispose()
+    {
+        foreach (PeerDatagramTransport peer in _peers.Values)
+        {
+            peer.Close();
+        }
+
+        _socket.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "UDP receive failed: {Error}")]
+    private static partial void LogReceiveFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {Id}: DTLS data channel up from {Remote}")]
+    private static partial void LogAttached(ILogger logger, string id, string remote);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DTLS handshake failed: {Error}")]
+    private static partial void LogHandshakeFailed(ILogger logger, string error);
+}

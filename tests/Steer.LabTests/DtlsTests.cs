@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Steer.Lab;
+
+namespace Steer.LabTests;
+
+/// <summary>The DTLS data channel in the lab: carries the data, falls back to TLS when UDP is blocked, comes back.</summary>
+[Collection(SteerLabCollection.Name)]
+public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
+{
+    private SteerLab Lab => fixture.Lab;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Dtls_carries_the_data_and_the_gateway_udp_counters_grow()
+    {
+        fixture.SkipIfUnavailable();
+        JsonElement gatewayBefore = await Lab.GatewayStatusAsync(Ct);
+        await using LabProcess client = Lab.StartClient("dtls");
+        await Lab.WaitForClientStateAsync(client, "connected", Ct);
+        await WaitForTransportAsync("dtls", "dtls", TimeSpan.FromSeconds(10));
+
+        (bool ok, string detail) = await DownloadIntactAsync(20_000_000, null);
+        Assert.True(ok, detail);
+
+        JsonElement status = await Lab.ClientStatusAsync("dtls", Ct);
+        JsonElement gatewayAfter = await Lab.GatewayStatusAsync(Ct);
+        output.WriteLine(status.ToString());
+        Assert.Equal("dtls", status.GetProperty("transport").GetString());
+        Assert.True(status.GetProperty("dtlsPacketsReceived").GetInt64() > 10_000, "the download came over DTLS");
+        Assert.True(gatewayAfter.GetProperty("udpDatagrams").GetInt64() - gatewayBefore.GetProperty("udpDatagrams").GetInt64() > 1_000);
+        JsonElement session = gatewayAfter.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("deviceId").GetString() == "lab-dtls");
+        Assert.Equal("dtls", session.GetProperty("transport").GetString());
+        Assert.True(session.GetProperty("dtlsPacketsSent").GetInt64() > 10_000);
+        Assert.True(client.Terminate());
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
+    [Fact]
+    public async Task Udp_blocked_mid_download_moves_data_to_tls_in_3_s_and_back_to_dtls_after()
+    {
+        fixture.SkipIfUnavailable();
+        await using LabProcess client = Lab.StartClient("fallback");
+        await Lab.WaitForClientStateAsync(client, "connected", Ct);
+        await WaitForTransportAsync("fallback", "dtls", TimeSpan.FromSeconds(10));
+
+        Task<(bool, string)> download = DownloadIntactAsync(150_000_000, "15M");
+        await Task.Delay(2000, Ct);
+        var blocked = Stopwatch.StartNew();
+        await NftAsync("add table inet steer_test_block",
+            "add chain inet steer_test_block out { type filter hook output priority 0; }",
+            "add chain inet steer_test_block in { type filter hook input priority 0; }",
+            "add rule inet steer_test_block out udp dport 443 drop",
+            "add rule inet steer_test_block in udp sport 443 drop");
+        try
+        {
+            TimeSpan toTls = await WaitForTransportAsync("fallback", "tls", TimeSpan.FromSeconds(10));
+            output.WriteLine($"UDP blocked -> data on TLS after {toTls.TotalMilliseconds:0} ms (status polled every 100 ms)");
+            Assert.True(toTls <= TimeSpan.FromSeconds(3.2), $"fallback took {toTls.TotalMilliseconds:0} ms");
+
+            (bool ok, string detail) = await download;
+            Assert.True(ok, detail);
+            output.WriteLine($"download of 150 MB completed intact {blocked.Elapsed.TotalSeconds:0.0} s after the block");
+        }
+        finally
+        {
+            await NftAsync("delete table inet steer_test_block");
+        }
+
+        TimeSpan toDtls = await WaitForTransportAsync("fallback", "dtls", TimeSpan.FromSeconds(40));
+        output.WriteLine($"UDP unblocked -> data back on DTLS after {toDtls.TotalSeconds:0.0} s (retry window 20-30 s)");
+        JsonElement status = await Lab.ClientStatusAsync("fallback", Ct);
+        Assert.True(status.GetProperty("transportSwitches").GetInt32() >= 3); // tls->dtls, dtls->tls, tls->dtls
+        Assert.Equal(0, status.GetProperty("reconnects").GetInt32());
+        Assert.True(client.Terminate());
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
+    [Fact]
+    public async Task Garbage_datagrams_to_the_gateway_do_not_disturb_a_transfer()
+    {
+        fixture.SkipIfUnavailable();
+        await using LabProcess client = Lab.StartClient("garbage");
+        await Lab.WaitForClientStateAsync(client, "connected", Ct);
+        await WaitForTransportAsync("garbage", "dtls", TimeSpan.FromSeconds(10));
+        JsonElement before = await Lab.GatewayStatusAsync(Ct);
+
+        Task<(bool, string)> download = DownloadIntactAsync(60_000_000, "10M");
+        LabCommandResult flood = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "bash",
+            ["-c", $"exec 3>/dev/udp/{Lab.Topology.GatewayAddress}/443; for i in $(seq 1000); do printf \"\\x16\\xfe\\xfd\\x00$RANDOM%0$((RANDOM % 300 + 30))d\" 0 >&3; printf \"garbage$RANDOM%0$((RANDOM % 1300 + 1))d\" 0 >&3; done"],
+            TimeSpan.FromSeconds(60), Ct);
+        Assert.True(flood.Succeeded, flood.ToString());
+        (bool ok, string detail) = await download;
+
+        output.WriteLine(detail);
+        Assert.True(ok, detail);
+        JsonElement after = await Lab.GatewayStatusAsync(Ct);
+        Assert.True(after.GetProperty("udpDropped").GetInt64() - before.GetProperty("udpDropped").GetInt64() >= 2000);
+        JsonElement status = await Lab.ClientStatusAsync("garbage", Ct);
+        Assert.Equal("dtls", status.GetProperty("transport").GetString());
+        Assert.Equal(0, status.GetProperty("reconnects").GetInt32());
+        Assert.True(client.Terminate());
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
+    private async Task<TimeSpan> WaitForTransportAsync(string client, string transport, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            JsonElement status = await Lab.ClientStatusAsync(client, Ct);
+            if (status.GetProperty("transport").GetString() == transport)
+            {
+                return clock.Elapsed;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        throw new TimeoutException($"client {client} did not move to {transport} within {timeout.TotalSeconds} s");
+    }
+
+    /// <summary>Downloads N pattern bytes from the lab server and checks the SHA-256 the server announced.</summary>
+    private async Task<(bool Ok, string Detail)> DownloadIntactAsync(long bytes, string? rateLimit)
+    {
+        string headers = Path.Combine(Lab.WorkDirectory, $"dl-{Guid.NewGuid():N}.headers");
+        string limit = rateLimit is null ? "" : $"--limit-rate {rateLimit}";
+        LabCommandResult result = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "sh",
+            ["-c", $"curl -sS --max-time 120 {limit} -D {headers} 'http://{Lab.Topology.InetAddress}:{LabNames.HttpPort}/bytes?n={bytes}' | sha256sum"],
+            TimeSpan.FromSeconds(130), Ct);
+        if (!result.Succeeded || !File.Exists(headers))
+        {
+            return (false, result.ToString());
+        }
+
+        string expected = File.ReadAllLines(headers)
+            .First(l => l.StartsWith(WhoAmIServer.Sha256HeaderName + ":", StringComparison.OrdinalIgnoreCase))[(WhoAmIServer.Sha256HeaderName.Length + 1)..].Trim().ToLowerInvariant();
+        string actual = result.StandardOutput.Split(' ')[0];
+        return (expected == actual, $"expected sha256 {expected}, got {actual}; {result.StandardError}");
+    }
+
+    private async Task NftAsync(params string[] commands)
+    {
+        foreach (string command in commands)
+        {
+            (await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "nft", command.Split(' '), TimeSpan.FromSeconds(10), Ct)).EnsureSuccess();
+        }
+    }
+}
