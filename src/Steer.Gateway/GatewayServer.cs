@@ -168,7 +168,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             pools.Add(IPNetwork.Parse(_options.Ipv6Pool));
         }
 
-        return LinuxNat.Enable(SanitizeTableName(_options.Name), tunName, pools, _logger);
+        return LinuxNat.Enable(SanitizeTableName(_options.Name), tunName, pools, _logger, _options.Mtu);
     }
 
     private static string SanitizeTableName(string name)

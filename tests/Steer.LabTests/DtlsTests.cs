@@ -104,6 +104,36 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
     }
 
+    [Fact]
+    public async Task Oversized_df_ping_gets_too_big_and_tcp_mss_is_clamped_to_the_tunnel()
+    {
+        fixture.SkipIfUnavailable();
+        await using LabProcess client = Lab.StartClient("pmtu", null, "--interface-mtu", "1500");
+        await Lab.WaitForClientStateAsync(client, "connected", Ct);
+
+        LabCommandResult ping = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "ping",
+            ["-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1400", Lab.Topology.InetAddress.ToString()], TimeSpan.FromSeconds(15), Ct);
+        output.WriteLine(ping.StandardOutput + ping.StandardError);
+        Assert.Contains("mtu = 1400", ping.StandardOutput + ping.StandardError, StringComparison.Ordinal);
+        JsonElement status = await Lab.ClientStatusAsync("pmtu", Ct);
+        Assert.True(status.GetProperty("packetsTooBig").GetInt64() >= 1);
+
+        // The client's SYN advertises MSS 1460 (interface MTU 1500); the gateway must clamp it to 1360 so the
+        // server's segments fit the 1400-byte tunnel. Look at the server's socket while a slow download runs.
+        Task<(bool, string)> download = DownloadIntactAsync(8_000_000, "2M");
+        await Task.Delay(1500, Ct);
+        LabCommandResult ss = await LabProcess.RunAsync(Lab.Topology.InetNamespace, "ss", ["-tin", "sport", "=", ":80"], TimeSpan.FromSeconds(10), Ct);
+        output.WriteLine(ss.StandardOutput);
+        // "mss" is the server's send MSS: the clamped 1360 minus 12 bytes of TCP timestamps (unclamped: 1448).
+        System.Text.RegularExpressions.Match mss = System.Text.RegularExpressions.Regex.Match(ss.StandardOutput, @"\smss:(\d+)");
+        Assert.True(mss.Success, ss.StandardOutput);
+        Assert.InRange(int.Parse(mss.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1300, 1360);
+        (bool ok, string detail) = await download;
+        Assert.True(ok, detail);
+        Assert.True(client.Terminate());
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
     private async Task<TimeSpan> WaitForTransportAsync(string client, string transport, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();

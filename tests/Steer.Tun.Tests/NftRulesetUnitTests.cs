@@ -45,6 +45,17 @@ public sealed class NftRulesetUnitTests
     }
 
     [Fact]
+    public void BuildEnable_WithTunnelMtu_ClampsClientSynsToTheTunnelPerFamily()
+    {
+        string text = NftRuleset.BuildEnable("steer_x", "tun9", [IPNetwork.Parse("100.64.0.0/24"), IPNetwork.Parse("fd00::/64")], 1400);
+
+        Assert.Contains("\t\tiifname \"tun9\" meta nfproto ipv4 tcp flags syn tcp option maxseg size > 1360 tcp option maxseg size set 1360\n", text, StringComparison.Ordinal);
+        Assert.Contains("\t\tiifname \"tun9\" meta nfproto ipv6 tcp flags syn tcp option maxseg size > 1340 tcp option maxseg size set 1340\n", text, StringComparison.Ordinal);
+        Assert.Contains("\t\toifname \"tun9\" tcp flags syn tcp option maxseg size set rt mtu\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("iifname \"tun9\" tcp flags syn tcp option maxseg size set rt mtu", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BuildDisable_DeletesTheTable()
     {
         Assert.Equal("delete table inet steer_gw\n", NftRuleset.BuildDisable("steer_gw"));

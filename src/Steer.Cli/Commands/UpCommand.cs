@@ -23,11 +23,12 @@ internal static class UpCommand
         var iface = new Option<string>("--interface") { Description = "TUN interface name; %d picks a free number.", DefaultValueFactory = _ => "steer%d" };
         var gateway = new Option<string?>("--gateway") { Description = "Use only the gateway with this name." };
         var socket = CommonOptions.ControlSocket("Control socket for 'steer status' and 'steer down'.");
+        var interfaceMtu = new Option<int?>("--interface-mtu") { Description = "TUN MTU (default: the session MTU from the gateway); larger values get ICMP too-big answers from Steer." };
         var transport = new Option<SteerTransport>("--transport") { Description = "Data transport: auto (DTLS, TLS fallback), dtls or tls.", DefaultValueFactory = _ => SteerTransport.Auto };
 
         var command = new Command("up", "Connect to the tenant's gateway and steer traffic, in the foreground.")
         {
-            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport,
+            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu,
         };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
         {
@@ -46,6 +47,7 @@ internal static class UpCommand
                 InterfaceName = parse.GetValue(iface)!,
                 Gateway = parse.GetValue(gateway),
                 Transport = parse.GetValue(transport),
+                InterfaceMtu = parse.GetValue(interfaceMtu),
             };
             await using var client = new SteerClient(options, logging.CreateLogger<SteerClient>());
             string socketPath = parse.GetValue(socket)!;

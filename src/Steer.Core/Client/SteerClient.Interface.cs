@@ -22,6 +22,8 @@ public sealed partial class SteerClient
     private Task? _pump;
     private InterfaceAddress? _innerIPv4;
     private InterfaceAddress? _innerIPv6;
+    private int _tunnelMtu = 1280;
+    private long _tooBig;
 
     private void EnsureInterface(Session session)
     {
@@ -29,7 +31,7 @@ public sealed partial class SteerClient
         InterfaceAddress? ipv6 = session.Welcome.Ipv6 is { } v6 ? InterfaceAddress.Parse(v6) : null;
         if (_device is not null)
         {
-            if (ipv4 == _innerIPv4 && ipv6 == _innerIPv6 && session.Welcome.Mtu == _device.Mtu)
+            if (ipv4 == _innerIPv4 && ipv6 == _innerIPv6 && session.Welcome.Mtu == _tunnelMtu)
             {
                 return;
             }
@@ -38,7 +40,9 @@ public sealed partial class SteerClient
             TeardownInterfaceAsync().AsTask().GetAwaiter().GetResult();
         }
 
-        ITunDevice device = TunDevice.Create(new TunDeviceOptions { Name = _options.InterfaceName, Mtu = session.Welcome.Mtu }, _logger);
+        _tunnelMtu = session.Welcome.Mtu;
+        int interfaceMtu = _options.InterfaceMtu ?? session.Welcome.Mtu;
+        ITunDevice device = TunDevice.Create(new TunDeviceOptions { Name = _options.InterfaceName, Mtu = interfaceMtu }, _logger);
         IRouter? router = null;
         try
         {
@@ -46,7 +50,7 @@ public sealed partial class SteerClient
 
             // Decide the bypass routes before the TUN routes exist, so lookups still see the physical path.
             List<RouteEntry> bypass = PlanBypassRoutes(router, device.InterfaceIndex);
-            router.SetInterfaceUp(device.InterfaceIndex, session.Welcome.Mtu);
+            router.SetInterfaceUp(device.InterfaceIndex, interfaceMtu);
             router.AddAddress(device.InterfaceIndex, ipv4);
             if (ipv6 is { } a6)
             {
@@ -159,6 +163,7 @@ public sealed partial class SteerClient
     private async Task PumpFromTunAsync(ITunDevice device, CancellationToken ct)
     {
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Max(device.Mtu, 1500) + 64);
+        byte[] tooBig = new byte[IcmpTooBig.MaxLength];
         while (!ct.IsCancellationRequested)
         {
             int length;
@@ -184,7 +189,28 @@ public sealed partial class SteerClient
                 continue;
             }
 
+            if (length > _tunnelMtu)
+            {
+                // Bigger than the tunnel carries (the interface MTU may be larger than the session's): answer with
+                // ICMP "too big" so the sender's path-MTU discovery adapts, instead of a silent black hole.
+                AnswerTooBig(device, buffer.AsSpan(0, length), tooBig);
+                continue;
+            }
+
             SendToTunnel(connection, buffer.AsSpan(0, length));
+        }
+    }
+
+    private void AnswerTooBig(ITunDevice device, ReadOnlySpan<byte> packet, byte[] answer)
+    {
+        Interlocked.Increment(ref _tooBig);
+        if (IcmpTooBig.TryBuild(packet, _tunnelMtu, answer, out int written))
+        {
+            ValueTask write = device.WriteAsync(answer.AsMemory(0, written));
+            if (!write.IsCompletedSuccessfully)
+            {
+                _ = write.AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }
         }
     }
 

@@ -94,6 +94,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                 BytesReceived = Interlocked.Read(ref _previousBytesReceived) + (current?.BytesReceived ?? 0) + (dtls?.BytesReceived ?? 0),
                 PacketsDropped = Interlocked.Read(ref _droppedOutside) + (current?.PacketsDropped ?? 0) + (dtls?.PacketsDropped ?? 0),
                 DtlsPacketsSent = dtlsSent,
+                PacketsTooBig = Interlocked.Read(ref _tooBig),
                 DtlsPacketsReceived = dtlsReceived,
             };
         }

@@ -17,6 +17,12 @@ public sealed class SteerClientOptions
     /// <summary>Name for the TUN interface; <c>%d</c> lets the kernel pick a number. Default <c>steer%d</c>.</summary>
     public string InterfaceName { get; set; } = "steer%d";
 
+    /// <summary>
+    /// MTU of the TUN interface; default (null) is the session MTU the gateway announces. A larger value makes
+    /// Steer answer oversized packets with ICMP "too big" itself (path-MTU discovery through the tunnel).
+    /// </summary>
+    public int? InterfaceMtu { get; set; }
+
     /// <summary>Use only the gateway with this name (otherwise the configuration's order).</summary>
     public string? Gateway { get; set; }
 
@@ -60,6 +66,11 @@ public sealed class SteerClientOptions
             throw new ArgumentException(
                 $"Gateway '{Gateway}' is not in tenant '{Configuration.Tenant}' (known: {string.Join(", ", Configuration.Gateways.Select(g => g.Name))}).",
                 nameof(Gateway));
+        }
+
+        if (InterfaceMtu is < 576 or > 65535)
+        {
+            throw new ArgumentException($"InterfaceMtu must be between 576 and 65535, not {InterfaceMtu}.", nameof(InterfaceMtu));
         }
 
         if (ConnectTimeout <= TimeSpan.Zero || MaxReconnectDelay <= TimeSpan.Zero || SendQueueCapacity < 16)

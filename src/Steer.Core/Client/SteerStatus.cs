@@ -72,6 +72,9 @@ public sealed record SteerStatus
     /// <summary>Packets dropped (queue full, no tunnel, not an IP packet).</summary>
     public long PacketsDropped { get; init; }
 
+    /// <summary>Packets too big for the tunnel, answered with ICMP "too big".</summary>
+    public long PacketsTooBig { get; init; }
+
     /// <summary>The last error, in words.</summary>
     public string? LastError { get; init; }
 }

@@ -51,11 +51,12 @@ public sealed partial class LinuxNat : IDisposable
     /// <param name="tunInterfaceName">The TUN interface the clients' packets arrive on (see <see cref="ITunDevice.Name"/>).</param>
     /// <param name="clientPools">The clients' address pools (IPv4 and/or IPv6); at least one.</param>
     /// <param name="logger">Receives what was changed and undo failures.</param>
+    /// <param name="tunnelMtu">When set, TCP SYNs from clients are clamped to an MSS that fits this MTU.</param>
     /// <returns>The active NAT; dispose it to remove the rules and restore the settings.</returns>
     /// <exception cref="ArgumentException">A name or pool is invalid.</exception>
     /// <exception cref="TunException">libnftables is missing, nftables refused the rules, or the forwarding settings
     /// could not be changed; <see cref="TunException.IsPermissionDenied"/> is set when privileges are missing.</exception>
-    public static LinuxNat Enable(string name, string tunInterfaceName, IEnumerable<IPNetwork> clientPools, ILogger? logger = null)
+    public static LinuxNat Enable(string name, string tunInterfaceName, IEnumerable<IPNetwork> clientPools, ILogger? logger = null, int? tunnelMtu = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(tunInterfaceName);
@@ -85,7 +86,7 @@ public sealed partial class LinuxNat : IDisposable
 
         logger ??= NullLogger.Instance;
         string table = NftRuleset.TableName(name);
-        string ruleset = NftRuleset.BuildEnable(table, tunInterfaceName, pools);
+        string ruleset = NftRuleset.BuildEnable(table, tunInterfaceName, pools, tunnelMtu);
 
         var sysctls = new List<(string Path, string OldValue)>();
         var nat = new LinuxNat(table, logger, sysctls);

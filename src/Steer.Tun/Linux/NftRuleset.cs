@@ -25,7 +25,8 @@ internal static class NftRuleset
     /// <param name="table">Table name (validated by the caller: letters, digits and '_').</param>
     /// <param name="tunInterface">TUN interface name (validated by the caller).</param>
     /// <param name="pools">Client address pools; IPv4 and IPv6 may be mixed.</param>
-    internal static string BuildEnable(string table, string tunInterface, IReadOnlyList<IPNetwork> pools)
+    /// <param name="tunnelMtu">When set, SYNs from clients are clamped to an MSS that fits this tunnel MTU.</param>
+    internal static string BuildEnable(string table, string tunInterface, IReadOnlyList<IPNetwork> pools, int? tunnelMtu = null)
     {
         string v4 = Set(pools, AddressFamily.InterNetwork);
         string v6 = Set(pools, AddressFamily.InterNetworkV6);
@@ -36,7 +37,21 @@ internal static class NftRuleset
 
         text.Append("\tchain forward {\n");
         text.Append("\t\ttype filter hook forward priority filter; policy accept;\n");
-        text.Append("\t\tiifname \"").Append(tunInterface).Append("\" tcp flags syn tcp option maxseg size set rt mtu\n");
+        if (tunnelMtu is { } mtu)
+        {
+            // SYNs from clients leave through a full-size route, so "rt mtu" would not clamp them: clamp to what
+            // the tunnel carries (IPv4 header 20 + TCP 20; IPv6 header 40 + TCP 20), so the server never sends a
+            // segment that does not fit the tunnel.
+            text.Append("\t\tiifname \"").Append(tunInterface).Append("\" meta nfproto ipv4 tcp flags syn tcp option maxseg size > ").Append(mtu - 40)
+                .Append(" tcp option maxseg size set ").Append(mtu - 40).Append('\n');
+            text.Append("\t\tiifname \"").Append(tunInterface).Append("\" meta nfproto ipv6 tcp flags syn tcp option maxseg size > ").Append(mtu - 60)
+                .Append(" tcp option maxseg size set ").Append(mtu - 60).Append('\n');
+        }
+        else
+        {
+            text.Append("\t\tiifname \"").Append(tunInterface).Append("\" tcp flags syn tcp option maxseg size set rt mtu\n");
+        }
+
         text.Append("\t\toifname \"").Append(tunInterface).Append("\" tcp flags syn tcp option maxseg size set rt mtu\n");
         if (v4.Length > 0)
         {
