@@ -25,7 +25,13 @@ internal sealed partial class DtlsListener : IDisposable
     private readonly ConcurrentDictionary<SocketAddress, PeerDatagramTransport> _peers = new();
     private readonly Func<string, GatewaySession?> _findSession;
     private readonly ILogger _logger;
+    private const int MaxProbeLength = 64;
+    private const int MaxProbesPerSecond = 2000;
+
     private int _handshakes;
+    private long _probeSecond;
+    private int _probesThisSecond;
+    private long _probesAnswered;
     private long _datagrams;
     private long _dropped;
 
@@ -47,6 +53,12 @@ internal sealed partial class DtlsListener : IDisposable
 
     /// <summary>UDP datagrams received.</summary>
     public long Datagrams => Interlocked.Read(ref _datagrams);
+
+    /// <summary>The bound UDP endpoint.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <summary>Latency probes answered.</summary>
+    public long ProbesAnswered => Interlocked.Read(ref _probesAnswered);
 
     /// <summary>Datagrams dropped before reaching a session: unknown senders, garbage, failed handshakes, full queues.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -74,6 +86,12 @@ internal sealed partial class DtlsListener : IDisposable
 
             Interlocked.Increment(ref _datagrams);
             ReadOnlySpan<byte> datagram = buffer.AsSpan(0, length);
+            if (datagram.Length is >= 4 and <= MaxProbeLength && datagram.StartsWith("STP1"u8))
+            {
+                AnswerProbe(buffer, length, from);
+                continue;
+            }
+
             if (_peers.TryGetValue(from, out PeerDatagramTransport? peer))
             {
                 if (!peer.Deliver(datagram))
@@ -85,6 +103,37 @@ internal sealed partial class DtlsListener : IDisposable
             }
 
             StartHandshakeIfValid(from, datagram);
+        }
+    }
+
+    /// <summary>
+    /// Latency probe (docs/selection.md): echoed without any handshake, the magic changed to <c>STP2</c>, at most
+    /// <see cref="MaxProbesPerSecond"/> answers a second in total so the gateway cannot be used as a reflector
+    /// (the answer is never larger than the probe).
+    /// </summary>
+    private void AnswerProbe(byte[] buffer, int length, SocketAddress from)
+    {
+        long second = Environment.TickCount64 / 1000;
+        if (second != Volatile.Read(ref _probeSecond))
+        {
+            Volatile.Write(ref _probeSecond, second);
+            Volatile.Write(ref _probesThisSecond, 0);
+        }
+
+        if (Interlocked.Increment(ref _probesThisSecond) > MaxProbesPerSecond)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
+        "STP2"u8.CopyTo(buffer);
+        try
+        {
+            _socket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, from);
+            Interlocked.Increment(ref _probesAnswered);
+        }
+        catch (SocketException)
+        {
         }
     }
 

@@ -78,6 +78,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
         MalformedDropped = Interlocked.Read(ref _malformed),
         UdpDatagrams = _dtls?.Datagrams ?? 0,
         UdpDropped = _dtls?.Dropped ?? 0,
+        ProbesAnswered = _dtls?.ProbesAnswered ?? 0,
     };
 
     /// <summary>

@@ -42,6 +42,9 @@ public sealed record GatewayStatus
     /// <summary>UDP datagrams dropped before reaching a session (garbage, unknown sender, failed handshake).</summary>
     public long UdpDropped { get; init; }
 
+    /// <summary>Latency probes (STP1) answered on the UDP port.</summary>
+    public long ProbesAnswered { get; init; }
+
     /// <summary>Client packets dropped as malformed (not IPv4/IPv6).</summary>
     public long MalformedDropped { get; init; }
 }
