@@ -30,9 +30,16 @@ fi
 bash scripts/install-deps.sh
 
 if [[ -z ${STEER_EXE:-} ]]; then
-  echo "bench.sh: building steer (Release)" >&2
-  dotnet build src/Steer.Cli/Steer.Cli.csproj -c Release -nologo -v q
-  export STEER_EXE="$PWD/src/Steer.Cli/bin/Release/net10.0/steer"
+  # What users run: the NativeAOT build (scripts/publish.sh). STEER_JIT=1 measures the JIT build instead.
+  if [[ -n ${STEER_JIT:-} ]]; then
+    echo "bench.sh: building steer (Release, JIT)" >&2
+    dotnet build src/Steer.Cli/Steer.Cli.csproj -c Release -nologo -v q
+    export STEER_EXE="$PWD/src/Steer.Cli/bin/Release/net10.0/steer"
+  else
+    echo "bench.sh: publishing steer (NativeAOT)" >&2
+    bash scripts/publish.sh >&2
+    export STEER_EXE="$PWD/artifacts/steer-linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')/steer"
+  fi
 else
   echo "bench.sh: measuring STEER_EXE=$STEER_EXE" >&2
 fi
