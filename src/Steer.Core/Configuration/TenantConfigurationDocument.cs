@@ -43,6 +43,10 @@ internal sealed class SteeringDocument
     public List<string?>? IncludeCidrs { get; set; }
 
     public List<string?>? ExcludeCidrs { get; set; }
+
+    public List<string?>? Include { get; set; }
+
+    public List<string?>? Exclude { get; set; }
 }
 
 /// <summary>The <c>dns</c> section.</summary>

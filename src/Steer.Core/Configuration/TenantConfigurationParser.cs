@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Steer.Policy;
 using Steer.Security;
 
 namespace Steer.Configuration;
@@ -321,18 +322,23 @@ internal static partial class TenantConfigurationParser
             return SteeringSettings.Default;
         }
 
-        SteeringMode mode = steering.Mode?.ToLowerInvariant() switch
+        string? modeText = steering.Mode?.ToLowerInvariant();
+        (SteeringMode mode, PolicyMode policyMode) = modeText switch
         {
-            null => SteeringMode.All,
-            "all" => SteeringMode.All,
-            "cidrs" => SteeringMode.Cidrs,
-            _ => throw Invalid(source, "steering.mode", $"'{steering.Mode}' is not a steering mode: must be 'all' (steer everything) or 'cidrs' (steer only includeCidrs)"),
+            null => (SteeringMode.All, PolicyMode.All),
+            "all" => (SteeringMode.All, PolicyMode.All),
+            "cidrs" => (SteeringMode.Cidrs, PolicyMode.Listed),
+            "web" => (SteeringMode.All, PolicyMode.Web),
+            "listed" => (SteeringMode.Cidrs, PolicyMode.Listed),
+            _ => throw Invalid(source, "steering.mode", $"'{steering.Mode}' is not a steering mode: must be 'all' (steer everything), 'web' (steer ports 80 and 443 plus the include rules), 'listed' (steer only the include rules) or 'cidrs' (steer only includeCidrs)"),
         };
 
         IReadOnlyList<IPNetwork> include = ParseCidrs(steering.IncludeCidrs, "steering.includeCidrs", source);
         IReadOnlyList<IPNetwork> exclude = ParseCidrs(steering.ExcludeCidrs, "steering.excludeCidrs", source);
+        IReadOnlyList<PolicyRule> includeRules = ParseRules(steering.Include, "steering.include", PolicyRuleKind.Include, source);
+        IReadOnlyList<PolicyRule> excludeRules = ParseRules(steering.Exclude, "steering.exclude", PolicyRuleKind.Exclude, source);
 
-        if (mode == SteeringMode.All)
+        if (policyMode == PolicyMode.All)
         {
             bool isEverything = include.Count == 0
                 || (include.Count == 2 && include.ToHashSet().SetEquals(SteeringSettings.AllNetworks));
@@ -344,12 +350,60 @@ internal static partial class TenantConfigurationParser
 
             include = SteeringSettings.AllNetworks;
         }
-        else if (include.Count == 0)
+        else if (policyMode == PolicyMode.Web)
         {
-            throw Invalid(source, "steering.includeCidrs", "at least one CIDR is required when steering.mode is 'cidrs', for example [\"10.0.0.0/8\"]");
+            // Web mode routes everything the way mode all does; its includeCidrs are include rules like any other.
+            includeRules = [.. include.Select(n => PolicyRule.ForNetwork(n, PolicyRuleKind.Include)), .. includeRules];
+            include = SteeringSettings.AllNetworks;
+        }
+        else if (include.Count == 0 && includeRules.Count == 0)
+        {
+            throw modeText == "cidrs"
+                ? Invalid(source, "steering.includeCidrs", "at least one CIDR is required when steering.mode is 'cidrs', for example [\"10.0.0.0/8\"]")
+                : Invalid(source, "steering.include", "at least one include rule is required when steering.mode is 'listed', for example [\"10.0.0.0/8\", \"*.corp.example.com\", \"tcp/8443\"]");
+        }
+        else
+        {
+            // Clients that route by CIDR only still see the plain networks of the include rules.
+            include = [.. include.Concat(includeRules.Where(r => r.Network is not null && !r.HasPorts).Select(r => r.Network!.Value)).Distinct()];
         }
 
-        return new SteeringSettings { Mode = mode, IncludeCidrs = include, ExcludeCidrs = exclude };
+        return new SteeringSettings
+        {
+            Mode = mode,
+            PolicyMode = policyMode,
+            IncludeCidrs = include,
+            ExcludeCidrs = exclude,
+            IncludeRules = includeRules,
+            ExcludeRules = excludeRules,
+        };
+    }
+
+    private static IReadOnlyList<PolicyRule> ParseRules(List<string?>? texts, string path, PolicyRuleKind kind, string source)
+    {
+        if (texts is null || texts.Count == 0)
+        {
+            return [];
+        }
+
+        var result = new PolicyRule[texts.Count];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            string? text = texts[i];
+            if (text is null)
+            {
+                throw Invalid(source, $"{path}[{i}]", "must be a rule string such as 10.0.0.0/8, *.example.com or tcp/8443, not null");
+            }
+
+            if (!PolicyRule.TryParse(text, kind, out PolicyRule? rule, out string problem))
+            {
+                throw Invalid(source, $"{path}[{i}]", problem);
+            }
+
+            result[i] = rule;
+        }
+
+        return result.AsReadOnly();
     }
 
     private static IReadOnlyList<IPNetwork> ParseCidrs(List<string?>? cidrs, string path, string source)
@@ -439,7 +493,7 @@ internal static partial class TenantConfigurationParser
             ("gateways", true) => "a gateway object",
             ("gateways", false) => "an array of gateway objects",
             (_, true) => "a string",
-            ("pins" or "includecidrs" or "excludecidrs" or "servers" or "searchdomains", false) => "an array of strings",
+            ("pins" or "includecidrs" or "excludecidrs" or "include" or "exclude" or "servers" or "searchdomains", false) => "an array of strings",
             ("version" or "port", false) => "a whole number",
             ("steering" or "dns", false) => "an object",
             _ => "a string",
