@@ -28,6 +28,12 @@ public sealed class GatewayEndpoint
     /// <summary>A free-form location shown to users, for example <c>lab</c> or <c>eu-west</c>; null when not given.</summary>
     public string? Location { get; init; }
 
+    /// <summary>
+    /// Preference among gateways of similar latency (0–1000, lower first; default 0). Latency decides first; the
+    /// priority breaks ties and orders gateways that could not be measured.
+    /// </summary>
+    public int Priority { get; init; }
+
     /// <summary>The address and port as one would write them in a URL: <c>198.18.1.1:443</c>, <c>[2001:db8::1]:443</c>.</summary>
     public string HostAndPort =>
         IPAddress.TryParse(Address, out IPAddress? ip) && ip.AddressFamily == AddressFamily.InterNetworkV6

@@ -96,6 +96,7 @@ public sealed class TenantConfiguration
                 Port = g.Port,
                 Pins = [.. g.Pins],
                 Location = g.Location,
+                Priority = g.Priority == 0 ? null : g.Priority,
             }).ToList(),
             Steering = new SteeringDocument
             {

@@ -33,6 +33,8 @@ internal sealed class GatewayDocument
     public List<string?>? Pins { get; set; }
 
     public string? Location { get; set; }
+
+    public int? Priority { get; set; }
 }
 
 /// <summary>The <c>steering</c> section.</summary>

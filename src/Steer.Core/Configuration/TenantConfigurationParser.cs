@@ -302,6 +302,12 @@ internal static partial class TenantConfigurationParser
                 validPins[k] = pin;
             }
 
+            int priority = gateway.Priority ?? 0;
+            if (priority is < 0 or > 1000)
+            {
+                throw Invalid(source, path + ".priority", $"{priority} is not a valid priority: must be 0 to 1000 (lower is preferred among equally fast gateways; default 0)");
+            }
+
             result[i] = new GatewayEndpoint
             {
                 Name = name,
@@ -309,6 +315,7 @@ internal static partial class TenantConfigurationParser
                 Port = port,
                 Pins = validPins.AsReadOnly(),
                 Location = string.IsNullOrWhiteSpace(gateway.Location) ? null : gateway.Location,
+                Priority = priority,
             };
         }
 
