@@ -13,6 +13,7 @@ internal static class Program
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(StatusCommand.CreateStatus());
         root.Subcommands.Add(StatusCommand.CreateDown());
+        root.Subcommands.Add(ProbeCommand.Create());
         root.Subcommands.Add(GatewayCommand.Create());
         root.Subcommands.Add(LabCommand.Create());
         ParseResult parse = root.Parse(args);

@@ -11,7 +11,7 @@ namespace Steer.Lab;
 /// namespace, and helpers to run <c>steer up</c> and probes in the client namespace. Everything runs as real
 /// processes of the <c>steer</c> executable; disposing stops them and removes the namespaces and files.
 /// </summary>
-public sealed class SteerLab : IAsyncDisposable
+public sealed partial class SteerLab : IAsyncDisposable
 {
     private readonly List<LabProcess> _processes = [];
     private readonly ILogger _logger;

@@ -1,15 +1,20 @@
 using Microsoft.Extensions.Logging;
 using Steer.Tun.Linux;
+using Steer.Tun.MacOS;
+using Steer.Tun.Windows;
 
 namespace Steer.Tun;
 
 /// <summary>Creates the <see cref="IRouter"/> of the operating system Steer runs on.</summary>
 public static class Router
 {
-    /// <summary>True when this operating system has a router implementation (Linux today, over rtnetlink).</summary>
-    public static bool IsSupported => OperatingSystem.IsLinux();
+    /// <summary>True when this operating system has a router implementation (Linux over rtnetlink, macOS over PF_ROUTE, Windows over the IP Helper API).</summary>
+    public static bool IsSupported => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsWindows();
 
-    /// <summary>Opens a router. Changes need root or CAP_NET_ADMIN; lookups do not.</summary>
+    /// <summary>
+    /// Opens a router. Changes need root or CAP_NET_ADMIN on Linux, root on macOS and Administrator rights on Windows;
+    /// lookups do not.
+    /// </summary>
     /// <param name="logger">Receives one debug message per change and warnings for changes that could not be undone.</param>
     /// <returns>The router; disposing it undoes its changes in reverse order.</returns>
     /// <exception cref="TunException">The routing socket could not be opened.</exception>
@@ -21,7 +26,17 @@ public static class Router
             return new LinuxRouter(logger);
         }
 
+        if (OperatingSystem.IsMacOS())
+        {
+            return new MacOSRouter(logger);
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return new WindowsRouter(logger);
+        }
+
         throw new PlatformNotSupportedException(
-            $"Steer's router is only implemented for Linux; this is {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
+            $"Steer's router is only implemented for Linux, macOS and Windows; this is {System.Runtime.InteropServices.RuntimeInformation.OSDescription}.");
     }
 }

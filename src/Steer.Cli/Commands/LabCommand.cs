@@ -22,6 +22,7 @@ internal static class LabCommand
         command.Subcommands.Add(CreateUp());
         command.Subcommands.Add(CreateDown());
         command.Subcommands.Add(CreateHttpServer());
+        command.Subcommands.Add(CreateRelay());
         return command;
     }
 
@@ -141,6 +142,68 @@ internal static class LabCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static Command CreateRelay()
+    {
+        var listen = new Option<string>("--listen") { Description = "Address:port to listen on (TCP and UDP).", Required = true };
+        var target = new Option<string>("--target") { Description = "Address:port to forward to.", Required = true };
+        var delay = new Option<int>("--delay-ms") { Description = "One-way delay added in each direction, in ms." };
+        var delayFile = new Option<string?>("--delay-file") { Description = "Read the delay (ms) from this file, re-read every 200 ms (change it while running)." };
+        var command = new Command("relay", "Lab delay relay (there is no netem here): forwards TCP and UDP, adding latency.") { listen, target, delay, delayFile };
+        command.Hidden = true;
+        command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
+        {
+            using var shutdown = new ShutdownSignal();
+            using ILoggerFactory logging = CliLogging.Create(parse.GetValue(CommonOptions.Verbose));
+            ILogger logger = logging.CreateLogger("relay");
+            if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out IPEndPoint? from) || !IPEndPoint.TryParse(parse.GetValue(target)!, out IPEndPoint? to))
+            {
+                throw new CliException("--listen and --target must be address:port.", ExitCodes.Configuration);
+            }
+
+            string? file = parse.GetValue(delayFile);
+            int ms = file is null ? parse.GetValue(delay) : ReadDelay(file, parse.GetValue(delay));
+            await using DelayRelay relay = DelayRelay.Start(new DelayRelayOptions
+            {
+                ListenEndPoint = from,
+                Target = to,
+                DelayToTarget = TimeSpan.FromMilliseconds(ms),
+                DelayToClient = TimeSpan.FromMilliseconds(ms),
+            }, logger);
+            Console.Error.WriteLine($"relay listening on {from} -> {to}, delay {ms} ms each way");
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(shutdown.Token).ConfigureAwait(false))
+                {
+                    if (file is not null && ReadDelay(file, ms) is int now && now != ms)
+                    {
+                        ms = now;
+                        relay.SetDelay(TimeSpan.FromMilliseconds(ms));
+                        Console.Error.WriteLine($"relay delay now {ms} ms each way");
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+
+        static int ReadDelay(string path, int fallback)
+        {
+            try
+            {
+                return int.TryParse(File.ReadAllText(path).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) ? value : fallback;
+            }
+            catch (IOException)
+            {
+                return fallback;
+            }
+        }
     }
 
     private static void Say(string line) => Console.WriteLine($"lab: {line}");

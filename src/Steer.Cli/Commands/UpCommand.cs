@@ -24,11 +24,12 @@ internal static class UpCommand
         var gateway = new Option<string?>("--gateway") { Description = "Use only the gateway with this name." };
         var socket = CommonOptions.ControlSocket("Control socket for 'steer status' and 'steer down'.");
         var interfaceMtu = new Option<int?>("--interface-mtu") { Description = "TUN MTU (default: the session MTU from the gateway); larger values get ICMP too-big answers from Steer." };
+        var probeInterval = new Option<double?>("--probe-interval") { Description = "Seconds between datacenter re-probes while connected (default 60)." };
         var transport = new Option<SteerTransport>("--transport") { Description = "Data transport: auto (DTLS, TLS fallback), dtls or tls.", DefaultValueFactory = _ => SteerTransport.Auto };
 
         var command = new Command("up", "Connect to the tenant's gateway and steer traffic, in the foreground.")
         {
-            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu,
+            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu, probeInterval,
         };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
         {
@@ -48,6 +49,7 @@ internal static class UpCommand
                 Gateway = parse.GetValue(gateway),
                 Transport = parse.GetValue(transport),
                 InterfaceMtu = parse.GetValue(interfaceMtu),
+                ProbeInterval = parse.GetValue(probeInterval) is double seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(60),
             };
             await using var client = new SteerClient(options, logging.CreateLogger<SteerClient>());
             string socketPath = parse.GetValue(socket)!;

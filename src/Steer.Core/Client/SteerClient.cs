@@ -184,7 +184,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                         State = SteerState.Connected,
                         Gateway = session.Gateway.Name,
                         GatewayEndpoint = $"{session.Gateway.Address}:{session.Gateway.Port}",
-                        GatewayReason = _options.Gateway is null ? "first reachable gateway in the tenant configuration's order" : "chosen by the user",
+                        GatewayReason = _selectionReason,
                         Transport = "tls",
                         SessionId = session.Welcome.SessionId,
                         DnsServers = session.Welcome.DnsServers,
@@ -197,6 +197,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                     string reason;
                     using var dtlsStop = new CancellationTokenSource();
                     Task dtls = RunDtlsAsync(session, dtlsStop.Token);
+                    Task reprobe = ReprobeWhileConnectedAsync(session, dtlsStop.Token);
                     try
                     {
                         // Stopping sends Close first, so the gateway frees the session at once.
@@ -212,6 +213,14 @@ public sealed partial class SteerClient : IAsyncDisposable
 
                     await dtlsStop.CancelAsync().ConfigureAwait(false);
                     await dtls.ConfigureAwait(false);
+                    try
+                    {
+                        await reprobe.ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
                     Volatile.Write(ref _connection, null);
                     AccumulateCounters(session.Connection.Counters);
                     if (ct.IsCancellationRequested)
@@ -220,6 +229,13 @@ public sealed partial class SteerClient : IAsyncDisposable
                     }
 
                     LogTunnelLost(_logger, reason);
+                    if (_preferredGateway is null)
+                    {
+                        // Lost, not moved on purpose: try the others first, and count it against this datacenter.
+                        _failedGateway = session.Gateway.Name;
+                        _health.Get(session.Gateway.Name).RecordFailure(reason);
+                    }
+
                     UpdateStatus(s => s with { State = SteerState.Reconnecting, Reconnects = s.Reconnects + 1, LastError = reason, ConnectedSince = null });
                 }
             }
@@ -244,13 +260,10 @@ public sealed partial class SteerClient : IAsyncDisposable
     private async ValueTask<Session> ConnectAnyGatewayAsync(CancellationToken ct)
     {
         Exception? last = null;
-        foreach (GatewayEndpoint gateway in _config.Gateways)
+        PinMismatchException? wrongPin = null;
+        IReadOnlyList<GatewayEndpoint> plan = await PlanConnectAsync(ct).ConfigureAwait(false);
+        foreach (GatewayEndpoint gateway in plan)
         {
-            if (_options.Gateway is not null && gateway.Name != _options.Gateway)
-            {
-                continue;
-            }
-
             try
             {
                 var hello = new ClientHello
@@ -266,16 +279,27 @@ public sealed partial class SteerClient : IAsyncDisposable
                     .ConnectAsync(gateway, hello, _options.ConnectTimeout, _logger, ct).ConfigureAwait(false);
                 TimeSpan keepalive = TimeSpan.FromSeconds(Math.Clamp(welcome.KeepaliveSeconds, 1, 300));
                 var connection = new TunnelConnection(stream, reader, welcome.Mtu, keepalive, _options.SendQueueCapacity, _logger);
+                _health.Get(gateway.Name).RecordSuccess();
+                _currentGateway = gateway.Name;
+                _failedGateway = null;
                 return new Session(gateway, welcome, connection);
+            }
+            catch (PinMismatchException ex) when (plan.Count > 1)
+            {
+                // One datacenter with a wrong key is ruled out; the others may be fine.
+                LogGatewayFailed(_logger, gateway.Name, ex.Message);
+                await _health.Get(gateway.Name).IsolateAsync(ex.Message, ct).ConfigureAwait(false);
+                wrongPin ??= ex;
             }
             catch (Exception ex) when (!IsPermanent(ex) && ex is not OperationCanceledException)
             {
                 LogGatewayFailed(_logger, gateway.Name, ex.Message);
+                _health.Get(gateway.Name).RecordFailure(ex.Message);
                 last = ex;
             }
         }
 
-        throw last ?? new InvalidOperationException("No gateway to connect to.");
+        throw last ?? wrongPin ?? (Exception)new InvalidOperationException("No gateway to connect to.");
     }
 
     private void AccumulateCounters(TunnelCounters counters)

@@ -40,6 +40,12 @@ public sealed class SteerClientOptions
     /// </summary>
     public TimeSpan DtlsRetryInterval { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>While connected, the top three datacenters and the current one are re-probed this often. Default 60 s.</summary>
+    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>While connected, every datacenter is re-probed this often. Default 5 minutes.</summary>
+    public TimeSpan FullProbeInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Packets that may wait for the tunnel before new ones are dropped. Default 4096.</summary>
     public int SendQueueCapacity { get; set; } = 4096;
 
