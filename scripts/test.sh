@@ -13,6 +13,9 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# Every shipped runtime identifier must keep compiling, including the ones whose code cannot run here.
+bash scripts/build-all-rids.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
