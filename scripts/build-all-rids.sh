@@ -11,10 +11,10 @@
 #
 # By default the build does not download the per-RID runtime and apphost packs (EnableRuntimePackDownload=false,
 # UseAppHost=false), because the NuGet feed this project's machines and CI reach has none for win-arm64. Without a
-# runtime pack the SDK cannot run the RID-specific trim/AOT analysis, so IsAotCompatible is off for these builds only;
-# the ordinary RID-less build (dotnet build / scripts/test.sh) keeps every analyzer, including CA1416. With
-# STEER_RID_BUILD_FULL=1 (on a feed that has every pack, such as nuget.org) each RID gets the apphost (steer / steer.exe)
-# and the trim/AOT analyzers too.
+# runtime pack the SDK cannot run the RID-specific trim/AOT analysis, so IsAotCompatible and the AOT, trim and
+# single-file analyzers are off for these builds only; the ordinary RID-less build (dotnet build / scripts/test.sh)
+# keeps every analyzer, including CA1416. With STEER_RID_BUILD_FULL=1 (on a feed that has every pack, such as
+# nuget.org) each RID gets the apphost (steer / steer.exe) and the trim/AOT analyzers too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,7 +30,8 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-mode_args=(-p:UseAppHost=false -p:EnableRuntimePackDownload=false -p:IsAotCompatible=false)
+mode_args=(-p:UseAppHost=false -p:EnableRuntimePackDownload=false -p:IsAotCompatible=false
+  -p:EnableAotAnalyzer=false -p:EnableTrimAnalyzer=false -p:EnableSingleFileAnalyzer=false)
 mode="framework-dependent, no apphost, no runtime pack"
 if [[ ${STEER_RID_BUILD_FULL:-0} == 1 ]]; then
   mode_args=()

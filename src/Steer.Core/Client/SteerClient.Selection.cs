@@ -12,12 +12,13 @@ namespace Steer;
 public sealed partial class SteerClient
 {
     private DatacenterProber? _prober;
-    private readonly DatacenterSelector _selector = new();
+    private readonly DatacenterSelector _selector = new(new DatacenterSelectorOptions { Priority = g => g.Priority });
     private readonly GatewayHealthRegistry _health = new();
     private ProbeSchedule? _schedule;
     private string? _currentGateway;
     private string? _failedGateway;
     private string? _preferredGateway;
+    private string? _switchReason;
     private string _selectionReason = "only gateway in the tenant configuration";
 
     private DatacenterProber Prober => _prober ??= new DatacenterProber(
@@ -55,7 +56,7 @@ public sealed partial class SteerClient
 
         order.AddRange(plan.Gateways.Where(g => !order.Contains(g)));
         _selectionReason = _preferredGateway is not null && order.Count > 0 && order[0].Name == _preferredGateway
-            ? $"switched: {decision.Reason}"
+            ? $"switched from {_currentGateway}: {_switchReason}"
             : decision.Reason;
         _preferredGateway = null;
         LogPlan(_logger, round.Elapsed.TotalMilliseconds, string.Join(", ", order.Select(g => g.Name)), _selectionReason, plan.Description);
@@ -79,18 +80,15 @@ public sealed partial class SteerClient
         while (!ct.IsCancellationRequested)
         {
             ProbeRoundPlan next = _schedule.GetNextRound(Prober.History.GetStats(_config.Gateways), session.Gateway.Name);
-            TimeSpan wait = next.DueAt - DateTimeOffset.UtcNow;
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, ct).ConfigureAwait(false);
-            }
-
+            await _schedule.WaitAsync(next, ct).ConfigureAwait(false);
             await Prober.ProbeAsync(next.Gateways, session.Gateway.Name, ct).ConfigureAwait(false);
+            _schedule.RoundCompleted(next);
             SelectionDecision decision = _selector.Select(Prober.History.GetStats(_config.Gateways), session.Gateway.Name, _health);
             if (decision.IsSwitch && decision.Chosen is { } better)
             {
                 LogSwitch(_logger, session.Gateway.Name, better.Name, decision.Reason);
                 _preferredGateway = better.Name;
+                _switchReason = decision.Reason;
                 await session.Connection.CloseAsync($"moving to datacenter {better.Name}").ConfigureAwait(false);
                 return;
             }

@@ -89,7 +89,7 @@ public sealed partial class DatacenterProber
             int answered = Volatile.Read(ref _answered);
             if (answered > 0)
             {
-                return Result(ProbeState.Ok, UdpAnsweredReason());
+                return _options.VerifyPins ? await VerifyPinAsync(address, cutoff).ConfigureAwait(false) : Result(ProbeState.Ok, UdpAnsweredReason());
             }
 
             if (cut)
@@ -120,6 +120,30 @@ public sealed partial class DatacenterProber
 
             string reason = tls.State == ProbeState.WrongPin ? tls.Reason : $"{udpReason}; {tls.Reason}";
             return Result(tls.State, reason, tls.TcpConnect, tls.Handshake);
+        }
+
+        /// <summary>UDP answered; <see cref="DatacenterProberOptions.VerifyPins"/>: check the key with a TLS handshake too.</summary>
+        private async Task<GatewayProbeResult> VerifyPinAsync(IPAddress address, CancellationToken cutoff)
+        {
+            TlsOutcome tls;
+            try
+            {
+                tls = await ProbeTlsAsync(address, cutoff).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cutoff.IsCancellationRequested)
+            {
+                _round.CallerToken.ThrowIfCancellationRequested();
+                return Result(ProbeState.Ok, UdpAnsweredReason() + "; key pin not verified (early decision)");
+            }
+
+            return tls.State switch
+            {
+                ProbeState.TlsOnly => Result(ProbeState.Ok,
+                    string.Create(CultureInfo.InvariantCulture, $"{UdpAnsweredReason()}; key pin verified (TLS handshake {tls.Handshake!.Value.TotalMilliseconds:0.0} ms)"),
+                    tls.TcpConnect, tls.Handshake),
+                ProbeState.WrongPin => Result(ProbeState.WrongPin, tls.Reason, tls.TcpConnect, tls.Handshake),
+                _ => Result(tls.State, $"{UdpAnsweredReason()}; {tls.Reason}", tls.TcpConnect, tls.Handshake),
+            };
         }
 
         private async ValueTask<IPAddress> ResolveAsync(CancellationToken cutoff)
@@ -153,8 +177,10 @@ public sealed partial class DatacenterProber
             }
 
             byte[] nonce = RandomNumberGenerator.GetBytes(ProbeMessage.NonceLength);
+
+            // Cancelled by the cutoff, by the receive loop on refused or another error, and, once the last probe is sent,
+            // after the sample timeout. Each answer is also checked against its own probe's send time.
             using var receiveCts = CancellationTokenSource.CreateLinkedTokenSource(cutoff);
-            receiveCts.CancelAfter(_options.SampleTimeout);
             Task receive = ReceiveAsync(socket, nonce, receiveCts, cutoff);
             byte[] packet = new byte[ProbeMessage.Length];
             for (int i = 0; i < _sentAt.Length && !receive.IsCompleted; i++)
@@ -184,8 +210,6 @@ public sealed partial class DatacenterProber
                     _sent = i + 1;
                 }
 
-                // The receive deadline is the last probe's send time + the sample timeout.
-                receiveCts.CancelAfter(_options.SampleTimeout);
                 try
                 {
                     await socket.SendAsync(packet, SocketFlags.None, receiveCts.Token).ConfigureAwait(false);
@@ -209,6 +233,8 @@ public sealed partial class DatacenterProber
                     break;
                 }
             }
+
+            receiveCts.CancelAfter(_options.SampleTimeout); // the deadline: the last probe's send time + the sample timeout
 
             await receive.ConfigureAwait(false);
             return _cut;

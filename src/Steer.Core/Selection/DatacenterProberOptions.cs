@@ -26,6 +26,15 @@ public sealed class DatacenterProberOptions
     /// <remarks>Defaults to true.</remarks>
     public bool TlsFallback { get; set; } = true;
 
+    /// <summary>
+    /// Whether gateways that answered UDP are also probed over TLS, to check their identity: a UDP echo proves
+    /// reachability, not the key. A wrong pin makes the result <see cref="ProbeState.WrongPin"/>; a failed TCP connect or
+    /// TLS handshake <see cref="ProbeState.Unreachable"/> or <see cref="ProbeState.TlsFailed"/> (the DTLS channel needs
+    /// the TLS session, so such a gateway cannot carry a tunnel). The RTT stays the UDP one; TLS times are reported.
+    /// </summary>
+    /// <remarks>Defaults to false (connecting checks the pin anyway); <c>steer probe</c> wants true.</remarks>
+    public bool VerifyPins { get; set; }
+
     /// <summary>How long the TLS fallback probe (TCP connect + TLS handshake) may take.</summary>
     /// <remarks>Defaults to 3 seconds.</remarks>
     public TimeSpan TlsTimeout { get; set; } = TimeSpan.FromSeconds(3);
