@@ -313,8 +313,10 @@ public sealed partial class DatacenterProber
                     {
                         rtts.Add(Stopwatch.GetElapsedTime(0, _rtt[i]));
                     }
-                    else if (_refused || now - _sentAt[i] >= _timeoutTicks)
+                    else if (_refused || state != ProbeState.Slow || now - _sentAt[i] >= _timeoutTicks)
                     {
+                        // The probe of this gateway has finished (only a round cut short leaves samples in flight),
+                        // so an unanswered sample is lost even if the timer fired a tick before its own deadline.
                         lost++;
                     }
                 }
