@@ -139,6 +139,48 @@ public sealed class DatacenterTests(SteerLabFixture fixture, ITestOutputHelper o
         }
     }
 
+    [Fact]
+    public async Task A_network_change_triggers_a_full_re_probe()
+    {
+        fixture.SkipIfUnavailable();
+        LabGateway a = await Lab.StartGatewayAsync("dc-na", 41, 4441, null, Ct);
+        LabGateway b = await Lab.StartGatewayAsync("dc-nb", 42, 4442, TimeSpan.FromMilliseconds(20), Ct);
+        string ns = Lab.Topology.ClientNamespace;
+        try
+        {
+            string config = Lab.WriteTenantConfiguration("netchange.json", [a, b]);
+            await using LabProcess client = StartClient("netchange", config, "--probe-interval", "600");
+            await Lab.WaitForClientStateAsync(client, "connected", Ct);
+            await Task.Delay(3000, Ct); // the watcher takes its first look
+            long before = await ProbesAnsweredAsync(a);
+
+            (await LabProcess.RunAsync(ns, "ip", ["addr", "add", "198.18.1.50/24", "dev", "c0"], TimeSpan.FromSeconds(10), Ct)).EnsureSuccess();
+            long after = before;
+            for (int i = 0; i < 40 && after < before + 3; i++)
+            {
+                await Task.Delay(250, Ct);
+                after = await ProbesAnsweredAsync(a);
+            }
+
+            output.WriteLine($"probes answered by {a.Name}: {before} before the change, {after} after");
+            Assert.True(after >= before + 3, "a new address must trigger a re-probe of every datacenter (probe interval is 600 s)");
+            Assert.True(client.Terminate());
+            Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+        }
+        finally
+        {
+            await LabProcess.RunAsync(ns, "ip", ["addr", "del", "198.18.1.50/24", "dev", "c0"], TimeSpan.FromSeconds(10), CancellationToken.None);
+            await StopAsync(a, b);
+        }
+    }
+
+    private async Task<long> ProbesAnsweredAsync(LabGateway gateway)
+    {
+        LabCommandResult status = (await LabProcess.RunAsync(null, Lab.Steer.FileName, Lab.Steer.GetArguments("gateway", "status", "--json", "--control-socket", gateway.ControlSocket), TimeSpan.FromSeconds(30), Ct)).EnsureSuccess();
+        using JsonDocument document = JsonDocument.Parse(status.StandardOutput);
+        return document.RootElement.GetProperty("probesAnswered").GetInt64();
+    }
+
     private LabProcess StartClient(string name, string config, params string[] extra)
         => LabProcess.Start(Lab.Topology.ClientNamespace, Lab.Steer.FileName, Lab.Steer.GetArguments(
             ["up", "--tenant", Lab.Tenant, "--config", config, "--token", Lab.Token, "--device-id", $"lab-{name}", "--control-socket", Lab.ClientSocket(name), .. extra]),

@@ -77,12 +77,67 @@ public sealed partial class SteerClient
         }
 
         _schedule ??= new ProbeSchedule(new ProbeScheduleOptions { PartialInterval = _options.ProbeInterval, FullInterval = _options.FullProbeInterval });
+        using var watcherStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task watcher = WatchNetworkAsync(_schedule, watcherStop.Token);
+        try
+        {
+            await ReprobeLoopAsync(session, _schedule, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await watcherStop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await watcher.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Re-probes everything at once when the machine's own addresses change (another Wi-Fi, a VPN, a cable):
+    /// latencies measured on the old network say nothing about the new one. Polled every 2 s, outside the packet path.
+    /// </summary>
+    private async Task WatchNetworkAsync(ProbeSchedule schedule, CancellationToken ct)
+    {
+        string? last = null;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        do
+        {
+            string now = NetworkFingerprint();
+            if (last is not null && now != last)
+            {
+                LogNetworkChanged(_logger);
+                Prober.History.Clear();
+                _selector.Reset();
+                schedule.NetworkChanged();
+            }
+
+            last = now;
+        }
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
+    }
+
+    private string NetworkFingerprint()
+    {
+        string? tun = _device?.Name;
+        return string.Join('|', System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.Name != tun && i.OperationalStatus != System.Net.NetworkInformation.OperationalStatus.Down)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(a => $"{i.Name}={a.Address}/{a.PrefixLength}"))
+            .Order(StringComparer.Ordinal));
+    }
+
+    private async Task ReprobeLoopAsync(Session session, ProbeSchedule schedule, CancellationToken ct)
+    {
         while (!ct.IsCancellationRequested)
         {
-            ProbeRoundPlan next = _schedule.GetNextRound(Prober.History.GetStats(_config.Gateways), session.Gateway.Name);
-            await _schedule.WaitAsync(next, ct).ConfigureAwait(false);
+            ProbeRoundPlan next = schedule.GetNextRound(Prober.History.GetStats(_config.Gateways), session.Gateway.Name);
+            await schedule.WaitAsync(next, ct).ConfigureAwait(false);
+            next = schedule.GetNextRound(Prober.History.GetStats(_config.Gateways), session.Gateway.Name);
             await Prober.ProbeAsync(next.Gateways, session.Gateway.Name, ct).ConfigureAwait(false);
-            _schedule.RoundCompleted(next);
+            schedule.RoundCompleted(next);
             SelectionDecision decision = _selector.Select(Prober.History.GetStats(_config.Gateways), session.Gateway.Name, _health);
             if (decision.IsSwitch && decision.Chosen is { } better)
             {
@@ -99,6 +154,9 @@ public sealed partial class SteerClient
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Datacenters probed in {ElapsedMs:0} ms; trying {Order}: {Reason} ({Plan})")]
     private static partial void LogPlan(ILogger logger, double elapsedMs, string order, string reason, string plan);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Network changed: re-probing every datacenter")]
+    private static partial void LogNetworkChanged(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Switching datacenter {From} -> {To}: {Reason}")]
     private static partial void LogSwitch(ILogger logger, string from, string to, string reason);
