@@ -173,10 +173,7 @@ public sealed partial class GatewayServer
 
     private static async Task WriteFrameAsync(SslStream ssl, FrameType type, byte[] payload, CancellationToken ct)
     {
-        byte[] frame = new byte[FrameCodec.HeaderSize + payload.Length];
-        FrameCodec.WriteHeader(frame, type, payload.Length);
-        payload.CopyTo(frame, FrameCodec.HeaderSize);
-        await ssl.WriteAsync(frame, ct).ConfigureAwait(false);
+        await ssl.WriteAsync(FrameCodec.Encode(type, payload), ct).ConfigureAwait(false);
         await ssl.FlushAsync(ct).ConfigureAwait(false);
     }
 

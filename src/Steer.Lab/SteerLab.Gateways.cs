@@ -21,8 +21,7 @@ public sealed partial class SteerLab
             "gateway", "init", "--dir", dir, "--tenant", Tenant, "--name", name, "--address", gw,
             "--port", port.ToString(CultureInfo.InvariantCulture),
             "--ipv4-pool", $"100.64.{index}.0/24", "--ipv6-pool", $"fd53:7ee7:ff:{index}::/64", "--force").ConfigureAwait(false);
-        string pin = init.StandardOutput.Split('\n').Select(l => l.Trim())
-            .First(l => l.StartsWith("Gateway key pin: ", StringComparison.Ordinal))["Gateway key pin: ".Length..];
+        string pin = ParsePin(init);
 
         // All lab gateways accept the lab's tokens: share the first gateway's token key.
         File.Copy(Path.Combine(WorkDirectory, "token-signing.pub"), Path.Combine(dir, "token-signing.pub"), overwrite: true);

@@ -81,8 +81,7 @@ public sealed partial class SteerLab : IAsyncDisposable
         LabCommandResult init = await RunSteerAsync(null, ct,
             "gateway", "init", "--dir", WorkDirectory, "--tenant", Tenant, "--name", "lab-gw", "--address", gw,
             "--config-server", $"{gw}:8443", "--force").ConfigureAwait(false);
-        GatewayPin = init.StandardOutput.Split('\n').Select(l => l.Trim())
-            .First(l => l.StartsWith("Gateway key pin: ", StringComparison.Ordinal))["Gateway key pin: ".Length..];
+        GatewayPin = ParsePin(init);
         Token = await IssueTokenAsync("alice@lab", 24, ct).ConfigureAwait(false);
 
         Gateway = StartSteer(Topology.GatewayNamespace, "gateway", "gateway", "--config", Path.Combine(WorkDirectory, "gateway.json"), "--control-socket", GatewaySocket);
@@ -104,6 +103,13 @@ public sealed partial class SteerLab : IAsyncDisposable
             Track(LabProcess.Start(Topology.InetNamespace, iperf3, ["-s", "-B", Topology.InetAddress.ToString(), "-p", LabNames.Iperf3Port.ToString(CultureInfo.InvariantCulture)],
                 new LabProcessOptions { Name = "iperf3" }));
         }
+    }
+
+    /// <summary>The key pin that <c>steer gateway init</c> prints.</summary>
+    private static string ParsePin(LabCommandResult init)
+    {
+        const string Prefix = "Gateway key pin: ";
+        return init.StandardOutput.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith(Prefix, StringComparison.Ordinal))[Prefix.Length..];
     }
 
     /// <summary>Issues a token for <paramref name="user"/> with the gateway's signing key.</summary>

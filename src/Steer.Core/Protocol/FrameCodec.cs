@@ -32,6 +32,15 @@ internal static class FrameCodec
         BinaryPrimitives.WriteUInt16BigEndian(destination[2..], (ushort)payloadLength);
     }
 
+    /// <summary>Encodes one whole frame (header + payload) into a new array; for the handshake, not the data path.</summary>
+    public static byte[] Encode(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        byte[] frame = new byte[HeaderSize + payload.Length];
+        WriteHeader(frame, type, payload.Length);
+        payload.CopyTo(frame.AsSpan(HeaderSize));
+        return frame;
+    }
+
     /// <summary>
     /// Tries to take one frame from the front of <paramref name="buffer"/>.
     /// </summary>

@@ -56,11 +56,7 @@ internal static class TunnelConnector
                     $"Gateway '{gateway.Name}' did not agree on application protocol {FrameCodec.Alpn} (got '{ssl.NegotiatedApplicationProtocol}'); it is not a Steer v1 gateway.");
             }
 
-            byte[] helloPayload = HandshakeCodec.EncodeHello(hello);
-            byte[] frame = new byte[FrameCodec.HeaderSize + helloPayload.Length];
-            FrameCodec.WriteHeader(frame, FrameType.Hello, helloPayload.Length);
-            helloPayload.CopyTo(frame, FrameCodec.HeaderSize);
-            await ssl.WriteAsync(frame, ct).ConfigureAwait(false);
+            await ssl.WriteAsync(FrameCodec.Encode(FrameType.Hello, HandshakeCodec.EncodeHello(hello)), ct).ConfigureAwait(false);
 
             var reader = new FrameReader(ssl);
             Frame answer = await reader.ReadAsync(ct).ConfigureAwait(false)
