@@ -20,6 +20,11 @@ public sealed partial class SteerClient
     private long _previousDtlsSent;
     private long _previousDtlsReceived;
 
+    /// <summary>
+    /// The largest packet the tunnel carries now; bigger ones read from the TUN are answered with ICMP "too big".
+    /// </summary>
+    private int EffectiveTunnelMtu => _tunnelMtu;
+
     private async Task RunDtlsAsync(Session session, CancellationToken ct)
     {
         if (_options.Transport == SteerTransport.Tls || session.Welcome.Dtls is not { } offer)

@@ -189,7 +189,7 @@ public sealed partial class SteerClient
                 continue;
             }
 
-            if (length > _tunnelMtu)
+            if (length > EffectiveTunnelMtu)
             {
                 // Bigger than the tunnel carries (the interface MTU may be larger than the session's): answer with
                 // ICMP "too big" so the sender's path-MTU discovery adapts, instead of a silent black hole.
@@ -204,7 +204,7 @@ public sealed partial class SteerClient
     private void AnswerTooBig(ITunDevice device, ReadOnlySpan<byte> packet, byte[] answer)
     {
         Interlocked.Increment(ref _tooBig);
-        if (IcmpTooBig.TryBuild(packet, _tunnelMtu, answer, out int written))
+        if (IcmpTooBig.TryBuild(packet, EffectiveTunnelMtu, answer, out int written))
         {
             ValueTask write = device.WriteAsync(answer.AsMemory(0, written));
             if (!write.IsCompletedSuccessfully)
