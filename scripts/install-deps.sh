@@ -4,7 +4,7 @@
 # `apt-get update` only when a package is missing. Runs as root, or through sudo when not root.
 set -euo pipefail
 
-packages=(iproute2 nftables iperf3 curl procps iputils-ping)
+packages=(iproute2 nftables iperf3 curl procps iputils-ping dnsmasq-base)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
@@ -29,7 +29,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
   done
 else
   # Not Debian: only check the commands and say what is missing.
-  for command in ip nft iperf3 curl sysctl ping; do
+  for command in ip nft iperf3 curl sysctl ping dnsmasq; do
     command -v "$command" >/dev/null 2>&1 || missing+=("$command")
   done
   if ((${#missing[@]} > 0)); then

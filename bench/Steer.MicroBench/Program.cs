@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
+using Steer.MicroBench.DnsLatency;
 using Steer.MicroBench.Infrastructure;
 
 namespace Steer.MicroBench;
@@ -7,13 +8,21 @@ namespace Steer.MicroBench;
 /// <summary>
 /// Runs the micro-benchmarks: <c>scripts/bench.sh micro [BenchmarkDotNet arguments]</c>, e.g.
 /// <c>--filter '*' --job short</c> for a quick pass, or <c>--filter '*Tls*'</c> for one class.
+/// <c>scripts/bench.sh micro dns-latency [--queries N ...]</c> runs the DNS stub latency measurement instead
+/// (a plain console measurement over loopback sockets, not a BenchmarkDotNet benchmark).
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args)
+    public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "dns-latency")
+        {
+            return DnsLatencyBenchmark.Run(args[1..]);
+        }
+
         IConfig config = DefaultConfig.Instance
             .AddColumn(new ThroughputColumn());
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
+        return 0;
     }
 }

@@ -14,6 +14,7 @@ internal static class Program
         root.Subcommands.Add(StatusCommand.CreateStatus());
         root.Subcommands.Add(StatusCommand.CreateDown());
         root.Subcommands.Add(ProbeCommand.Create());
+        root.Subcommands.Add(PolicyCommand.Create());
         root.Subcommands.Add(GatewayCommand.Create());
         root.Subcommands.Add(LabCommand.Create());
         ParseResult parse = root.Parse(args);

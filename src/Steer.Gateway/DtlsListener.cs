@@ -13,7 +13,9 @@ namespace Steer.Gateway;
 /// The gateway's UDP side: one socket on the TLS port number, demultiplexed by the sender's address to per-peer
 /// DTLS sessions. A datagram from an unknown address starts a handshake only after a stateless cookie exchange
 /// (RFC 6347 HelloVerifyRequest), and only for a PSK identity of a live TLS session; anything else is counted and
-/// dropped without state. At most <see cref="MaxConcurrentHandshakes"/> handshakes run at once.
+/// dropped without state. At most <see cref="MaxConcurrentHandshakes"/> handshakes run at once. One receive thread
+/// takes up to 32 datagrams per <c>recvmmsg</c>, each with its own source address (<see cref="UdpBatch"/>; one
+/// <c>ReceiveFrom</c> per datagram where batching is unavailable).
 /// </summary>
 internal sealed partial class DtlsListener : IDisposable
 {
@@ -25,6 +27,7 @@ internal sealed partial class DtlsListener : IDisposable
     private readonly ConcurrentDictionary<SocketAddress, PeerDatagramTransport> _peers = new();
     private readonly Func<string, GatewaySession?> _findSession;
     private readonly ILogger _logger;
+    private readonly UdpBatchOptions _batching;
     private const int MaxProbeLength = 64;
     private const int MaxProbesPerSecond = 2000;
 
@@ -35,10 +38,15 @@ internal sealed partial class DtlsListener : IDisposable
     private long _datagrams;
     private long _dropped;
 
-    public DtlsListener(IPEndPoint endPoint, Func<string, GatewaySession?> findSession, ILogger logger)
+    /// <param name="endPoint">Where to bind (the TLS listener's address and port).</param>
+    /// <param name="findSession">Finds the live session of a PSK identity (session id).</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="batching">UDP batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
+    public DtlsListener(IPEndPoint endPoint, Func<string, GatewaySession?> findSession, ILogger logger, UdpBatchOptions? batching = null)
     {
         _findSession = findSession;
         _logger = logger;
+        _batching = batching ?? UdpBatchOptions.Default;
         _verifier = new DtlsVerifier(_crypto);
         _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
@@ -48,6 +56,7 @@ internal sealed partial class DtlsListener : IDisposable
 
         _socket.ReceiveBufferSize = 8 * 1024 * 1024;
         _socket.SendBufferSize = 8 * 1024 * 1024;
+        UdpPathMtu.ProbeMode(_socket);
         _socket.Bind(endPoint);
     }
 
@@ -63,18 +72,39 @@ internal sealed partial class DtlsListener : IDisposable
     /// <summary>Datagrams dropped before reaching a session: unknown senders, garbage, failed handshakes, full queues.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>Runs the receive thread until <paramref name="ct"/> fires or the listener is disposed.</summary>
+    public Task RunAsync(CancellationToken ct)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(65536);
-        var from = new SocketAddress(_socket.AddressFamily);
-        while (!ct.IsCancellationRequested)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
         {
-            int length;
             try
             {
-                length = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, ct).ConfigureAwait(false);
+                ReceiveLoop(ct);
+                done.TrySetResult();
             }
-            catch (OperationCanceledException)
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        })
+        { IsBackground = true, Name = "dtls-listener" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReceiveLoop(CancellationToken ct)
+    {
+        var batch = new UdpBatch(_socket, _batching, withAddresses: true);
+        Span<byte> probe = stackalloc byte[MaxProbeLength];
+        while (!ct.IsCancellationRequested)
+        {
+            int count;
+            try
+            {
+                count = batch.Receive(250);
+            }
+            catch (ObjectDisposedException)
             {
                 return;
             }
@@ -84,25 +114,36 @@ internal sealed partial class DtlsListener : IDisposable
                 continue;
             }
 
-            Interlocked.Increment(ref _datagrams);
-            ReadOnlySpan<byte> datagram = buffer.AsSpan(0, length);
-            if (datagram.Length is >= 4 and <= MaxProbeLength && datagram.StartsWith("STP1"u8))
+            Interlocked.Add(ref _datagrams, count);
+            for (int i = 0; i < count; i++)
             {
-                AnswerProbe(buffer, length, from);
-                continue;
-            }
-
-            if (_peers.TryGetValue(from, out PeerDatagramTransport? peer))
-            {
-                if (!peer.Deliver(datagram))
+                ReadOnlySpan<byte> datagram = batch.Datagram(i);
+                SocketAddress from = batch.Source(i);
+                if (datagram.IsEmpty)
                 {
-                    Interlocked.Increment(ref _dropped);
+                    Interlocked.Increment(ref _dropped); // empty, or truncated (larger than a slot)
+                    continue;
                 }
 
-                continue;
-            }
+                if (datagram.Length is >= 4 and <= MaxProbeLength && datagram.StartsWith("STP1"u8))
+                {
+                    datagram.CopyTo(probe);
+                    AnswerProbe(probe[..datagram.Length], from);
+                    continue;
+                }
 
-            StartHandshakeIfValid(from, datagram);
+                if (_peers.TryGetValue(from, out PeerDatagramTransport? peer))
+                {
+                    if (!peer.Deliver(datagram))
+                    {
+                        Interlocked.Increment(ref _dropped);
+                    }
+
+                    continue;
+                }
+
+                StartHandshakeIfValid(from, datagram);
+            }
         }
     }
 
@@ -111,7 +152,7 @@ internal sealed partial class DtlsListener : IDisposable
     /// <see cref="MaxProbesPerSecond"/> answers a second in total so the gateway cannot be used as a reflector
     /// (the answer is never larger than the probe).
     /// </summary>
-    private void AnswerProbe(byte[] buffer, int length, SocketAddress from)
+    private void AnswerProbe(Span<byte> datagram, SocketAddress from)
     {
         long second = Environment.TickCount64 / 1000;
         if (second != Volatile.Read(ref _probeSecond))
@@ -126,10 +167,10 @@ internal sealed partial class DtlsListener : IDisposable
             return;
         }
 
-        "STP2"u8.CopyTo(buffer);
+        "STP2"u8.CopyTo(datagram);
         try
         {
-            _socket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, from);
+            _socket.SendTo(datagram, SocketFlags.None, from);
             Interlocked.Increment(ref _probesAnswered);
         }
         catch (SocketException)
@@ -148,7 +189,7 @@ internal sealed partial class DtlsListener : IDisposable
 
         SocketAddress remote = new(from.Family, from.Size);
         from.Buffer.CopyTo(remote.Buffer);
-        var sender = new PeerDatagramTransport(_socket, remote, DtlsConnector.PathMtu);
+        var sender = new PeerDatagramTransport(_socket, remote, DtlsConnector.PathMtu, _batching);
         byte[] copy = datagram.ToArray();
         DtlsRequest? request = _verifier.VerifyRequest(remote.Buffer[..remote.Size].ToArray(), copy, 0, copy.Length, sender);
         if (request is null)
@@ -186,7 +227,7 @@ internal sealed partial class DtlsListener : IDisposable
                 throw new IOException("session ended during the DTLS handshake");
             }
 
-            session.AttachDtls(dtls, () => Forget(transport));
+            session.AttachDtls(dtls, transport, () => Forget(transport));
             LogAttached(_logger, session.Id, transport.Remote.ToString());
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or ArgumentException)

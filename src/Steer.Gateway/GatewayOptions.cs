@@ -37,8 +37,18 @@ public sealed class GatewayOptions
     /// <summary>IPv6 pool for inner addresses, or null for IPv4 only.</summary>
     public string? Ipv6Pool { get; set; } = "fd53:7ee7:ff::/64";
 
-    /// <summary>DNS servers announced to clients.</summary>
+    /// <summary>
+    /// DNS servers announced to clients. Empty (default) with <see cref="DnsUpstream"/> set: the gateway's own inner
+    /// address, where its DNS forwarder listens.
+    /// </summary>
     public IReadOnlyList<string> DnsServers { get; set; } = [];
+
+    /// <summary>
+    /// Upstream DNS server (<c>address</c> or <c>address:port</c>) for the gateway's DNS forwarder. When set, the
+    /// gateway answers DNS on its inner addresses (port 53, UDP and TCP) by relaying to this server, so that clients
+    /// resolve steered names through the tunnel. Null (default): no forwarder.
+    /// </summary>
+    public string? DnsUpstream { get; set; }
 
     /// <summary>Inner MTU announced to clients and used on the gateway's TUN.</summary>
     public int Mtu { get; set; } = 1400;
@@ -142,9 +152,25 @@ public sealed class GatewayOptions
             }
         }
 
+        if (DnsUpstream is not null && ParseDnsUpstream(DnsUpstream) is null)
+        {
+            Fail("dnsUpstream", $"must be an IP address, optionally with a port (e.g. 192.0.2.53 or 192.0.2.53:53), not '{DnsUpstream}'.");
+        }
+
         if (ConfigServer is not null && (!IPEndPoint.TryParse(ConfigServer.Listen, out IPEndPoint? cs) || cs.Port == 0))
         {
             Fail("configServer.listen", $"must be an address and port, not '{ConfigServer.Listen}'.");
         }
+    }
+
+    /// <summary>Parses <see cref="DnsUpstream"/>: an address with an optional port (53 when omitted).</summary>
+    internal static IPEndPoint? ParseDnsUpstream(string text)
+    {
+        if (IPAddress.TryParse(text, out IPAddress? address))
+        {
+            return new IPEndPoint(address, 53);
+        }
+
+        return IPEndPoint.TryParse(text, out IPEndPoint? endPoint) && endPoint.Port != 0 ? endPoint : null;
     }
 }

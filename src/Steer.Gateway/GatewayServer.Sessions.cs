@@ -143,7 +143,7 @@ public sealed partial class GatewayServer
             GatewayName = _options.Name,
             Ipv4 = lease.IPv4.ToString(),
             Ipv6 = lease.IPv6?.ToString(),
-            DnsServers = _options.DnsServers,
+            DnsServers = _dnsServers,
             Mtu = _options.Mtu,
             KeepaliveSeconds = _options.KeepaliveSeconds,
             Dtls = _dtls is null || LocalEndPoint is null

@@ -7,6 +7,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Steer.DnsStub;
+using Steer.Policy;
 using Steer.Protocol;
 using Steer.Security;
 using Steer.Tun;
@@ -28,6 +30,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
     private readonly X509Certificate2 _certificate;
     private readonly TokenValidator _tokens;
     private readonly AddressPool _pool;
+    private IReadOnlyList<string> _dnsServers;
     private readonly ConcurrentDictionary<uint, GatewaySession> _byIPv4 = new();
     private readonly ConcurrentDictionary<UInt128, GatewaySession> _byIPv6 = new();
     private readonly ConcurrentDictionary<string, GatewaySession> _sessions = new();
@@ -53,6 +56,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
         _certificate = LoadCertificate(options);
         _tokens = new TokenValidator(LoadPublicKey(options.Resolve(options.TokenPublicKey), "tokenPublicKey"));
         _pool = new AddressPool(IPNetwork.Parse(options.Ipv4Pool), options.Ipv6Pool is null ? null : IPNetwork.Parse(options.Ipv6Pool), options.MaxSessions);
+        _dnsServers = options.DnsServers;
     }
 
     /// <summary>The endpoint the gateway listens on, once <see cref="RunAsync"/> has bound it.</summary>
@@ -101,8 +105,10 @@ public sealed partial class GatewayServer : IAsyncDisposable
             }
 
             IDisposable? nat = _options.Nat ? EnableNat(device.Name) : null;
+            DnsStubResolver? dnsForwarder = null;
             try
             {
+                dnsForwarder = await StartDnsForwarderAsync(cancellationToken).ConfigureAwait(false);
                 using var listener = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 if (listen.AddressFamily == AddressFamily.InterNetworkV6)
                 {
@@ -143,6 +149,11 @@ public sealed partial class GatewayServer : IAsyncDisposable
             }
             finally
             {
+                if (dnsForwarder is not null)
+                {
+                    await dnsForwarder.DisposeAsync().ConfigureAwait(false);
+                }
+
                 nat?.Dispose();
                 _device = null;
             }
@@ -154,6 +165,36 @@ public sealed partial class GatewayServer : IAsyncDisposable
     {
         await CloseAllSessionsAsync().ConfigureAwait(false);
         _certificate.Dispose();
+    }
+
+    /// <summary>
+    /// The DNS forwarder on the gateway's inner IPv4 address: clients send the queries for steered names there, through
+    /// the tunnel. A plain relay (the stub resolver with no rules, everything to the direct upstream).
+    /// </summary>
+    private async Task<DnsStubResolver?> StartDnsForwarderAsync(CancellationToken ct)
+    {
+        if (_options.DnsUpstream is null || GatewayOptions.ParseDnsUpstream(_options.DnsUpstream) is not { } upstream)
+        {
+            return null;
+        }
+
+        var forwarder = await DnsStubResolver.StartAsync(
+            new DnsStubResolverOptions
+            {
+                ListenEndPoint = new IPEndPoint(_pool.GatewayIPv4.Address, 53),
+                TunnelUpstream = upstream,
+                DirectUpstream = upstream,
+                UnmatchedNames = PolicyAction.Direct,
+            },
+            null,
+            ct).ConfigureAwait(false);
+        if (_options.DnsServers.Count == 0)
+        {
+            _dnsServers = [_pool.GatewayIPv4.Address.ToString()];
+        }
+
+        LogDnsForwarder(_logger, forwarder.LocalEndPoint.ToString(), upstream.ToString());
+        return forwarder;
     }
 
     private IDisposable EnableNat(string tunName)
@@ -238,4 +279,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             throw new GatewayConfigurationException($"Cannot load '{field}' from '{path}': {ex.Message}", ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DNS forwarder on {Listen} relays to {Upstream}")]
+    private static partial void LogDnsForwarder(ILogger logger, string listen, string upstream);
 }

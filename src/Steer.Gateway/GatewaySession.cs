@@ -14,6 +14,7 @@ internal sealed class GatewaySession(
     private DtlsChannel? _dtls;
     private Action? _forgetDtlsPeer;
     private long _transportSwitches;
+    private long _tooBigForDtls;
     private bool _lastWasDtls;
 
     public string Id { get; } = id;
@@ -37,10 +38,13 @@ internal sealed class GatewaySession(
 
     public DtlsChannel? Dtls => Volatile.Read(ref _dtls);
 
+    /// <summary>Packets to the client larger than the DTLS path MTU, sent over TLS instead.</summary>
+    public long PacketsTooBigForDtls => Interlocked.Read(ref _tooBigForDtls);
+
     /// <summary>Installs a new DTLS channel (a client re-handshakes after UDP came back or its address changed).</summary>
-    public void AttachDtls(DtlsTransport transport, Action forgetPeer)
+    public void AttachDtls(DtlsTransport transport, IDatagramBatching? batching, Action forgetPeer)
     {
-        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger);
+        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger, batching);
         DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
         Action? oldForget = Interlocked.Exchange(ref _forgetDtlsPeer, forgetPeer);
         old?.Dispose();
@@ -53,19 +57,30 @@ internal sealed class GatewaySession(
 
     /// <summary>
     /// Sends a packet to the client: over DTLS while that channel is healthy, otherwise over TLS. The client
-    /// decides the same way from its side, so both directions fall back and return together.
+    /// decides the same way from its side, so both directions fall back and return together. A packet larger than the
+    /// DTLS path MTU (probed, docs/protocol.md §6) goes over TLS rather than into a path that would drop it.
     /// </summary>
     public bool SendToClient(ReadOnlySpan<byte> packet)
     {
         DtlsChannel? dtls = Volatile.Read(ref _dtls);
-        bool useDtls = dtls is { IsHealthy: true };
+        bool useDtls = dtls is { IsHealthy: true, PathMtu: > 0 };
         if (useDtls != _lastWasDtls)
         {
             _lastWasDtls = useDtls;
             Interlocked.Increment(ref _transportSwitches);
         }
 
-        return useDtls ? dtls!.TrySendPacket(packet) : Connection.TrySendPacket(packet);
+        if (useDtls)
+        {
+            if (packet.Length <= dtls!.PathMtu)
+            {
+                return dtls.TrySendPacket(packet);
+            }
+
+            Interlocked.Increment(ref _tooBigForDtls);
+        }
+
+        return Connection.TrySendPacket(packet);
     }
 
     public void Close()
@@ -91,7 +106,9 @@ internal sealed class GatewaySession(
             Remote = Remote,
             IPv4 = Lease.IPv4.ToString(),
             IPv6 = Lease.IPv6?.ToString(),
-            Transport = dtls is { IsHealthy: true } ? "dtls" : "tls",
+            Transport = dtls is { IsHealthy: true, PathMtu: > 0 } ? "dtls" : "tls",
+            PathMtu = dtls?.PathMtu,
+            PacketsTooBigForDtls = PacketsTooBigForDtls,
             PacketsReceived = Connection.Counters.PacketsReceived + (dtls?.Counters.PacketsReceived ?? 0),
             PacketsSent = Connection.Counters.PacketsSent + (dtls?.Counters.PacketsSent ?? 0),
             DtlsPacketsReceived = dtls?.Counters.PacketsReceived ?? 0,

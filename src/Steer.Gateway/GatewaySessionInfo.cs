@@ -33,6 +33,15 @@ public sealed record GatewaySessionInfo
     /// <summary>Packets sent to the client over DTLS.</summary>
     public long DtlsPacketsSent { get; init; }
 
+    /// <summary>
+    /// Largest packet the gateway sends to this client over DTLS now (in-band probed path MTU of the gateway → client
+    /// direction; 0 when not even 1280-byte probes get through); null without a DTLS channel.
+    /// </summary>
+    public int? PathMtu { get; init; }
+
+    /// <summary>Packets to the client larger than <see cref="PathMtu"/>, sent over TLS instead of DTLS.</summary>
+    public long PacketsTooBigForDtls { get; init; }
+
     /// <summary>Packets received from the client.</summary>
     public long PacketsReceived { get; init; }
 

@@ -78,4 +78,31 @@ public static class LabNames
 
     /// <summary>The environment variable that overrides how <see cref="SteerExecutable"/> runs steer.</summary>
     public const string SteerExeVariable = "STEER_EXE";
+
+    /// <summary>A name the steering tests include by exact name (resolves to <see cref="TunnelNameAddress"/>).</summary>
+    public const string TunnelName = "tunnel.lab.test";
+
+    /// <summary>Address of <see cref="TunnelName"/> in the internet namespace.</summary>
+    public const string TunnelNameAddress = "198.18.2.10";
+
+    /// <summary>A name the steering tests exclude (resolves to <see cref="DirectNameAddress"/>).</summary>
+    public const string DirectName = "direct.lab.test";
+
+    /// <summary>Address of <see cref="DirectName"/> in the internet namespace.</summary>
+    public const string DirectNameAddress = "198.18.2.11";
+
+    /// <summary>Every name under this domain resolves to <see cref="WildcardAddress"/> (for <c>*.wild.lab.test</c> rules).</summary>
+    public const string WildcardDomain = "wild.lab.test";
+
+    /// <summary>Address of the names under <see cref="WildcardDomain"/>.</summary>
+    public const string WildcardAddress = "198.18.2.12";
+
+    /// <summary>A name no steering rule of the tests mentions (resolves to <see cref="OtherNameAddress"/>).</summary>
+    public const string OtherName = "other.lab.test";
+
+    /// <summary>Address of <see cref="OtherName"/>.</summary>
+    public const string OtherNameAddress = "198.18.2.13";
+
+    /// <summary>TTL of the lab DNS server's answers, in seconds.</summary>
+    public const int DnsTtlSeconds = 60;
 }

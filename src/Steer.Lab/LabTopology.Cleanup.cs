@@ -80,9 +80,33 @@ public sealed partial class LabTopology
         }
     }
 
+    /// <summary>
+    /// The per-namespace configuration folder <c>/etc/netns/&lt;ns&gt;</c> (its resolv.conf is what <c>ip netns exec</c>
+    /// shows as /etc/resolv.conf inside the namespace). <c>ip netns del</c> leaves it behind.
+    /// </summary>
+    public static string GetNamespaceEtcDirectory(string ns) => Path.Combine("/etc/netns", ns);
+
+    private static void RemoveNamespaceEtc(string ns)
+    {
+        try
+        {
+            Directory.Delete(GetNamespaceEtcDirectory(ns), recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Kills the processes inside <paramref name="ns"/>, then deletes it. Not cancellable: cleanup must finish.</summary>
     private static async Task<bool> RemoveNamespaceAsync(string ns, ILogger logger)
     {
+        RemoveNamespaceEtc(ns);
         if (!NamespaceExists(ns))
         {
             return false;

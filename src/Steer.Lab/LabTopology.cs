@@ -280,6 +280,29 @@ public sealed partial class LabTopology : IAsyncDisposable
         }
 
         await WaitUntilReadyAsync(ends.Select(e => (e.Namespace, e.Interface)).ToArray(), cancellationToken).ConfigureAwait(false);
+        if (o.DirectPath)
+        {
+            string clientLink = InterfaceNetwork(o.ClientAddress, o.ClientLinkPrefixLength);
+            await IpAsync(["-n", ClientNamespace, "-4", "route", "add", "default", "via", o.GatewayAddress.ToString()], cancellationToken).ConfigureAwait(false);
+            await IpAsync(["-n", InetNamespace, "-4", "route", "add", clientLink, "via", o.GatewayInetAddress.ToString()], cancellationToken).ConfigureAwait(false);
+            if (o.EnableIPv6)
+            {
+                string clientLink6 = InterfaceNetwork(o.ClientAddressV6, o.ClientLinkPrefixLengthV6);
+                await IpAsync(["-n", ClientNamespace, "-6", "route", "add", "default", "via", o.GatewayAddressV6.ToString()], cancellationToken).ConfigureAwait(false);
+                await IpAsync(["-n", InetNamespace, "-6", "route", "add", clientLink6, "via", o.GatewayInetAddressV6.ToString()], cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string InterfaceNetwork(IPAddress address, int prefixLength)
+    {
+        byte[] bytes = address.GetAddressBytes();
+        for (int bit = prefixLength; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{new IPAddress(bytes)}/{prefixLength}");
     }
 
     private async Task AddVethAsync(string ns1, string name1, string ns2, string name2, CancellationToken cancellationToken)

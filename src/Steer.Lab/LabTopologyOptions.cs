@@ -84,6 +84,14 @@ public sealed class LabTopologyOptions
     /// <remarks>Defaults to <see langword="true"/>.</remarks>
     public bool EnableGatewayForwarding { get; set; } = true;
 
+    /// <summary>
+    /// Whether the client also has a direct path to the internet namespace: a default route via the gateway
+    /// namespace, which then routes (without NAT) like an ordinary router, and a route back in the internet namespace.
+    /// Traffic Steer does not steer then still arrives, from the client's own address instead of the gateway's.
+    /// </summary>
+    /// <remarks>Defaults to <see langword="false"/> (the client reaches the internet namespace only through Steer).</remarks>
+    public bool DirectPath { get; set; }
+
     /// <summary>How long each <c>ip</c>/<c>sysctl</c> command may take.</summary>
     /// <remarks>Defaults to 10 seconds.</remarks>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(10);

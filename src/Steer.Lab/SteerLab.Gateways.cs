@@ -57,7 +57,13 @@ public sealed partial class SteerLab
     }
 
     /// <summary>Writes a tenant configuration listing <paramref name="gateways"/> (in that order) and returns its path.</summary>
-    public string WriteTenantConfiguration(string fileName, IEnumerable<LabGateway> gateways)
+    public string WriteTenantConfiguration(string fileName, IEnumerable<LabGateway> gateways) => WriteTenantConfiguration(fileName, gateways, null);
+
+    /// <summary>
+    /// Writes a tenant configuration listing <paramref name="gateways"/> with the given <c>steering</c> section
+    /// (null: mode all) and returns its path.
+    /// </summary>
+    public string WriteTenantConfiguration(string fileName, IEnumerable<LabGateway> gateways, JsonObject? steering)
     {
         var document = new JsonObject
         {
@@ -70,7 +76,7 @@ public sealed partial class SteerLab
                 ["port"] = g.ClientPort,
                 ["pins"] = new JsonArray(g.Pin),
             }).ToArray()),
-            ["steering"] = new JsonObject { ["mode"] = "all" },
+            ["steering"] = steering ?? new JsonObject { ["mode"] = "all" },
         };
         string path = Path.Combine(WorkDirectory, fileName);
         File.WriteAllText(path, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

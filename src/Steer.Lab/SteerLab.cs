@@ -61,7 +61,8 @@ public sealed partial class SteerLab : IAsyncDisposable
     {
         options ??= new SteerLabOptions();
         ILogger logger = loggerFactory?.CreateLogger<SteerLab>() ?? NullLogger<SteerLab>.Instance;
-        LabTopology topology = await LabTopology.CreateAsync(new LabTopologyOptions { Prefix = options.Prefix }, loggerFactory, cancellationToken).ConfigureAwait(false);
+        LabTopology topology = await LabTopology.CreateAsync(
+            new LabTopologyOptions { Prefix = options.Prefix, DirectPath = options.SteeringServices }, loggerFactory, cancellationToken).ConfigureAwait(false);
         var lab = new SteerLab(topology, Directory.CreateTempSubdirectory("steer-lab-"), options, logger);
         try
         {
@@ -78,9 +79,15 @@ public sealed partial class SteerLab : IAsyncDisposable
     private async Task InitializeAsync(CancellationToken ct)
     {
         string gw = Topology.GatewayAddress.ToString();
+        if (_options.SteeringServices)
+        {
+            await StartSteeringServicesAsync(ct).ConfigureAwait(false);
+        }
+
+        string[] dns = _options.SteeringServices ? ["--dns-upstream", Topology.InetAddress.ToString()] : [];
         LabCommandResult init = await RunSteerAsync(null, ct,
-            "gateway", "init", "--dir", WorkDirectory, "--tenant", Tenant, "--name", "lab-gw", "--address", gw,
-            "--config-server", $"{gw}:8443", "--force").ConfigureAwait(false);
+            ["gateway", "init", "--dir", WorkDirectory, "--tenant", Tenant, "--name", "lab-gw", "--address", gw,
+            "--config-server", $"{gw}:8443", "--force", .. dns]).ConfigureAwait(false);
         GatewayPin = ParsePin(init);
         Token = await IssueTokenAsync("alice@lab", 24, ct).ConfigureAwait(false);
 
@@ -94,7 +101,9 @@ public sealed partial class SteerLab : IAsyncDisposable
                 continue;
             }
 
-            LabProcess http = StartSteer(Topology.InetNamespace, $"http-{address.AddressFamily}", "lab", "http-server", "--bind", address.ToString(), "--port", LabNames.HttpPort.ToString(CultureInfo.InvariantCulture));
+            // With the steering services, IPv4 listens on every address (the lab names' addresses too).
+            string bind = _options.SteeringServices && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? "0.0.0.0" : address.ToString();
+            LabProcess http = StartSteer(Topology.InetNamespace, $"http-{address.AddressFamily}", "lab", "http-server", "--bind", bind, "--port", LabNames.HttpPort.ToString(CultureInfo.InvariantCulture));
             await http.WaitForLineAsync(l => l.Contains("istening", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
         }
 
@@ -104,6 +113,64 @@ public sealed partial class SteerLab : IAsyncDisposable
                 new LabProcessOptions { Name = "iperf3" }));
         }
     }
+
+    /// <summary>
+    /// The lab names' addresses, dnsmasq serving them, the client namespace's resolv.conf (what <c>ip netns exec</c>
+    /// shows inside it as /etc/resolv.conf) and web servers on 443 and 8080.
+    /// </summary>
+    private async Task StartSteeringServicesAsync(CancellationToken ct)
+    {
+        string inet = Topology.InetNamespace;
+        foreach (string address in new[] { LabNames.TunnelNameAddress, LabNames.DirectNameAddress, LabNames.WildcardAddress, LabNames.OtherNameAddress })
+        {
+            (await RunInAsync(inet, "ip", TimeSpan.FromSeconds(10), ct, "addr", "add", address + "/32", "dev", LabNames.InetInterface).ConfigureAwait(false)).EnsureSuccess();
+        }
+
+        string dnsmasq = LabPrerequisites.FindExecutable("dnsmasq")
+            ?? throw new LabException("dnsmasq is missing: the steering lab needs it as the internet's DNS server (Debian package dnsmasq-base; scripts/install-deps.sh installs it)");
+        Track(LabProcess.Start(inet, dnsmasq,
+        [
+            "--keep-in-foreground", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--no-poll",
+            "--bind-interfaces", "--listen-address=" + Topology.InetAddress, "--port=53", "--user=root", "--group=root",
+            "--pid-file=" + Path.Combine(WorkDirectory, "dnsmasq.pid"), "--log-queries", "--log-facility=-",
+            "--local-ttl=" + LabNames.DnsTtlSeconds.ToString(CultureInfo.InvariantCulture),
+            $"--host-record={LabNames.TunnelName},{LabNames.TunnelNameAddress}",
+            $"--host-record={LabNames.DirectName},{LabNames.DirectNameAddress}",
+            $"--host-record={LabNames.OtherName},{LabNames.OtherNameAddress}",
+            $"--address=/{LabNames.WildcardDomain}/{LabNames.WildcardAddress}",
+        ], new LabProcessOptions { Name = "dnsmasq", Logger = _logger }));
+
+        string etc = LabTopology.GetNamespaceEtcDirectory(Topology.ClientNamespace);
+        Directory.CreateDirectory(etc);
+        await File.WriteAllTextAsync(ClientResolvConf, $"# Steer lab: the internet namespace's DNS server\nnameserver {Topology.InetAddress}\n", ct).ConfigureAwait(false);
+
+        foreach (int port in new[] { 443, 8080 })
+        {
+            LabProcess http = StartSteer(inet, $"http-{port}", "lab", "http-server", "--bind", "0.0.0.0", "--port", port.ToString(CultureInfo.InvariantCulture));
+            await http.WaitForLineAsync(l => l.Contains("istening", StringComparison.Ordinal), _options.ReadyTimeout, ct).ConfigureAwait(false);
+        }
+
+        // dnsmasq is ready once it answers.
+        DateTime deadline = DateTime.UtcNow + _options.ReadyTimeout;
+        while (true)
+        {
+            LabCommandResult probe = await RunInAsync(Topology.ClientNamespace, "getent", TimeSpan.FromSeconds(5), ct, "ahostsv4", LabNames.TunnelName).ConfigureAwait(false);
+            if (probe.Succeeded && probe.StandardOutput.Contains(LabNames.TunnelNameAddress, StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new LabException($"the lab DNS server did not answer {LabNames.TunnelName} within {_options.ReadyTimeout.TotalSeconds:0} s: {probe}");
+            }
+
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The client namespace's resolv.conf (what <c>ip netns exec</c> shows there as /etc/resolv.conf).</summary>
+    public string ClientResolvConf => Path.Combine(LabTopology.GetNamespaceEtcDirectory(Topology.ClientNamespace), "resolv.conf");
 
     /// <summary>The key pin that <c>steer gateway init</c> prints.</summary>
     private static string ParsePin(LabCommandResult init)
@@ -127,14 +194,40 @@ public sealed partial class SteerLab : IAsyncDisposable
     /// </summary>
     public LabProcess StartClient(string name = "client", string? token = null, params string[] extraArguments)
     {
+        // The client namespace's own resolv.conf, so that Steer's DNS changes never touch the host's /etc/resolv.conf.
+        Directory.CreateDirectory(LabTopology.GetNamespaceEtcDirectory(Topology.ClientNamespace));
         string[] args =
         [
             "up", "--tenant", Tenant, "--config-url", ConfigUrl, "--config-pin", GatewayPin,
             "--token", token ?? Token, "--device-id", $"lab-{name}", "--control-socket", ClientSocket(name),
+            "--resolv-conf", ClientResolvConf, "--state-dir", ClientStateDirectory(name),
             .. extraArguments,
         ];
         return StartSteer(Topology.ClientNamespace, name, args);
     }
+
+    /// <summary>
+    /// Starts <c>steer up</c> in the client namespace with a tenant configuration file (see
+    /// <see cref="WriteTenantConfiguration(string, IEnumerable{LabGateway}, System.Text.Json.Nodes.JsonObject?)"/>) instead of the
+    /// gateway's configuration server.
+    /// </summary>
+    public LabProcess StartClientWithConfiguration(string name, string configurationFile, params string[] extraArguments)
+    {
+        Directory.CreateDirectory(LabTopology.GetNamespaceEtcDirectory(Topology.ClientNamespace));
+        return StartSteer(Topology.ClientNamespace, name,
+        [
+            "up", "--tenant", Tenant, "--config", configurationFile, "--token", Token, "--device-id", $"lab-{name}",
+            "--control-socket", ClientSocket(name), "--resolv-conf", ClientResolvConf, "--state-dir", ClientStateDirectory(name),
+            .. extraArguments,
+        ]);
+    }
+
+    /// <summary>Runs a steer command (e.g. <c>down --cleanup</c>) in the client namespace; the result is not checked.</summary>
+    public Task<LabCommandResult> RunSteerInClientAsync(CancellationToken cancellationToken, params string[] arguments)
+        => LabProcess.RunAsync(Topology.ClientNamespace, Steer.FileName, Steer.GetArguments(arguments), TimeSpan.FromSeconds(60), cancellationToken);
+
+    /// <summary>State folder (crash journal) of the client started with <paramref name="name"/>.</summary>
+    public string ClientStateDirectory(string name = "client") => Path.Combine(WorkDirectory, $"{name}-state");
 
     /// <summary>Control socket of the client started with <paramref name="name"/>.</summary>
     public string ClientSocket(string name = "client") => Path.Combine(WorkDirectory, $"{name}.sock");

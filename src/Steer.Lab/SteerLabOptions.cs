@@ -12,6 +12,14 @@ public sealed class SteerLabOptions
     /// <summary>Start an iperf3 server in the internet namespace when iperf3 is installed.</summary>
     public bool StartIperf3 { get; set; } = true;
 
+    /// <summary>
+    /// Also start what steering tests need: a direct path from the client to the internet namespace (see
+    /// <see cref="LabTopologyOptions.DirectPath"/>), a DNS server (dnsmasq) in the internet namespace serving the lab's
+    /// names (<see cref="LabNames.TunnelName"/> and the others) on extra addresses, the client namespace's resolv.conf
+    /// pointing at it, the gateway's DNS forwarder, and web servers on ports 80, 443 and 8080 of every address.
+    /// </summary>
+    public bool SteeringServices { get; set; }
+
     /// <summary>Pass <c>-v</c> to the steer processes.</summary>
     public bool Verbose { get; set; }
 

@@ -110,6 +110,8 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         fixture.SkipIfUnavailable();
         await using LabProcess client = Lab.StartClient("pmtu", null, "--interface-mtu", "1500");
         await Lab.WaitForClientStateAsync(client, "connected", Ct);
+        await WaitForTransportAsync("pmtu", "dtls", TimeSpan.FromSeconds(10));
+        await WaitForPathMtuAsync("pmtu", m => m == 1400, TimeSpan.FromSeconds(10)); // 1280 until the first probe answer
 
         LabCommandResult ping = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "ping",
             ["-c", "2", "-i", "0.3", "-W", "2", "-M", "do", "-s", "1400", Lab.Topology.InetAddress.ToString()], TimeSpan.FromSeconds(15), Ct);
@@ -132,6 +134,134 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         Assert.True(ok, detail);
         Assert.True(client.Terminate());
         Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
+    [Fact]
+    public async Task Path_mtu_reaches_the_session_mtu_and_settles_below_a_path_that_drops_large_datagrams()
+    {
+        fixture.SkipIfUnavailable();
+        await using LabProcess client = Lab.StartClient("pathmtu");
+        await Lab.WaitForClientStateAsync(client, "connected", Ct);
+        await WaitForTransportAsync("pathmtu", "dtls", TimeSpan.FromSeconds(10));
+
+        // Clean path: both directions probe up to the session MTU.
+        TimeSpan up = await WaitForPathMtuAsync("pathmtu", m => m == 1400, TimeSpan.FromSeconds(10));
+        await WaitForGatewayPathMtuAsync("lab-pathmtu", m => m == 1400, TimeSpan.FromSeconds(10));
+        output.WriteLine($"clean path: client and gateway path MTU 1400 ({up.TotalMilliseconds:0} ms after DTLS was up)");
+
+        // Now the path to the gateway's DTLS port drops UDP datagrams longer than 1380 bytes (UDP length), both ways:
+        // a 1400-byte packet needs 1400 + 4 + 37 (DTLS, AES-GCM) + 8 = 1449. Small records still pass.
+        const int udpLengthLimit = 1380;
+        JsonElement gatewayBefore = Session(await Lab.GatewayStatusAsync(Ct), "lab-pathmtu");
+        JsonElement clientBefore = await Lab.ClientStatusAsync("pathmtu", Ct);
+        await NftAsync("add table inet steer_test_pmtu",
+            "add chain inet steer_test_pmtu out { type filter hook output priority 0; }",
+            "add chain inet steer_test_pmtu in { type filter hook input priority 0; }",
+            $"add rule inet steer_test_pmtu out udp dport 443 udp length > {udpLengthLimit} drop",
+            $"add rule inet steer_test_pmtu in udp sport 443 udp length > {udpLengthLimit} drop");
+        try
+        {
+            // Largest inner packet that fits: 1380 - 8 (UDP) - 4 (frame) - 13 (header) - 16 (tag) [- 8 nonce with AES-GCM].
+            const int fits = udpLengthLimit - 8 - 4 - 13 - 16;
+            TimeSpan settled = await WaitForPathMtuAsync("pathmtu", m => m is >= 1280 and <= fits, TimeSpan.FromSeconds(30));
+            await WaitForGatewayPathMtuAsync("lab-pathmtu", m => m is >= 1280 and <= fits, TimeSpan.FromSeconds(30));
+            output.WriteLine($"large datagrams dropped -> client path MTU {await ClientPathMtuAsync("pathmtu")} after {settled.TotalSeconds:0.0} s (black hole detected, searched again)");
+
+            // Gateway -> client: the server's 1400-byte segments are larger than the gateway's path MTU and go over TLS.
+            (bool ok, string detail) = await DownloadIntactAsync(30_000_000, null);
+            Assert.True(ok, detail);
+
+            // Client -> gateway: the TUN answers 1400-byte packets with "too big", the sender's TCP adapts, data stays on DTLS.
+            (ok, detail) = await UploadIntactAsync(20_000_000);
+            Assert.True(ok, detail);
+
+            JsonElement status = await Lab.ClientStatusAsync("pathmtu", Ct);
+            JsonElement session = Session(await Lab.GatewayStatusAsync(Ct), "lab-pathmtu");
+            output.WriteLine(status.ToString());
+            output.WriteLine(session.ToString());
+            Assert.Equal("dtls", status.GetProperty("transport").GetString());
+            Assert.InRange(status.GetProperty("pathMtu").GetInt32(), 1280, fits);
+            Assert.Equal(0, status.GetProperty("reconnects").GetInt32());
+            Assert.True(status.GetProperty("packetsTooBig").GetInt64() > clientBefore.GetProperty("packetsTooBig").GetInt64(), "the upload's large packets were answered with too big");
+            Assert.True(status.GetProperty("dtlsPacketsSent").GetInt64() - clientBefore.GetProperty("dtlsPacketsSent").GetInt64() > 10_000, "the upload went over DTLS");
+            Assert.True(session.GetProperty("packetsTooBigForDtls").GetInt64() - gatewayBefore.GetProperty("packetsTooBigForDtls").GetInt64() > 10_000, "the download's large packets went over TLS");
+        }
+        finally
+        {
+            await NftAsync("delete table inet steer_test_pmtu");
+        }
+
+        Assert.True(client.Terminate());
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
+    }
+
+    private async Task<int?> ClientPathMtuAsync(string client)
+    {
+        JsonElement status = await Lab.ClientStatusAsync(client, Ct);
+        return status.TryGetProperty("pathMtu", out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
+    }
+
+    private async Task<TimeSpan> WaitForPathMtuAsync(string client, Func<int, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        int? last = null;
+        while (clock.Elapsed < timeout)
+        {
+            last = await ClientPathMtuAsync(client);
+            if (last is int mtu && condition(mtu))
+            {
+                return clock.Elapsed;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        throw new TimeoutException($"client {client}: path MTU still {last?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} after {timeout.TotalSeconds} s");
+    }
+
+    private async Task WaitForGatewayPathMtuAsync(string deviceId, Func<int, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        JsonElement session = default;
+        while (clock.Elapsed < timeout)
+        {
+            session = Session(await Lab.GatewayStatusAsync(Ct), deviceId);
+            if (session.TryGetProperty("pathMtu", out JsonElement value) && value.ValueKind == JsonValueKind.Number && condition(value.GetInt32()))
+            {
+                return;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        throw new TimeoutException($"gateway session of {deviceId}: path MTU not reached after {timeout.TotalSeconds} s: {session}");
+    }
+
+    private static JsonElement Session(JsonElement gatewayStatus, string deviceId) =>
+        gatewayStatus.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("deviceId").GetString() == deviceId);
+
+    /// <summary>
+    /// Uploads N random bytes from the client namespace to a one-connection sink in the internet namespace (perl-base
+    /// and coreutils only) and compares the SHA-256 of what was sent with what arrived.
+    /// </summary>
+    private async Task<(bool Ok, string Detail)> UploadIntactAsync(long bytes)
+    {
+        const int port = 9107;
+        string inet = Lab.Topology.InetAddress.ToString();
+        string file = Path.Combine(Lab.WorkDirectory, $"up-{Guid.NewGuid():N}.bin");
+        string sinkScript = "perl -MIO::Socket::INET -e '" +
+            $"my $s = IO::Socket::INET->new(LocalAddr => q({inet}), LocalPort => {port}, Listen => 1, ReuseAddr => 1) or die q(listen: ) . $!; " +
+            "my $c = $s->accept or die q(accept: ) . $!; binmode $c; binmode STDOUT; my $b; while (sysread($c, $b, 65536)) { print $b }' | sha256sum";
+        Task<LabCommandResult> sink = LabProcess.RunAsync(Lab.Topology.InetNamespace, "sh", ["-c", sinkScript], TimeSpan.FromSeconds(120), Ct);
+        LabCommandResult send = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "bash",
+            ["-c", $"head -c {bytes} /dev/urandom > {file} && sha256sum < {file} && for i in $(seq 50); do (cat {file} > /dev/tcp/{inet}/{port}) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"],
+            TimeSpan.FromSeconds(120), Ct);
+        LabCommandResult received = await sink;
+        File.Delete(file);
+        string expected = send.StandardOutput.Split(' ')[0].Trim();
+        string actual = received.StandardOutput.Split(' ')[0].Trim();
+        return (send.Succeeded && received.Succeeded && expected.Length == 64 && expected == actual,
+            $"sent sha256 {expected}, received {actual}; sender: {send}; sink: {received}");
     }
 
     private async Task<TimeSpan> WaitForTransportAsync(string client, string transport, TimeSpan timeout)

@@ -61,6 +61,24 @@ internal static class Elevation
         Require(File.Exists("/dev/net/tun"), "/dev/net/tun is missing (load the tun module: modprobe tun).");
     }
 
+    /// <summary>Linux, root and iproute2: tests that make their changes in a network namespace of their own.</summary>
+    public static void RequireNetworkNamespaces()
+    {
+        Require(OperatingSystem.IsLinux(), "Network namespaces are Linux-only.");
+        Require(IsRoot, "Creating a network namespace needs root; run the tests with sudo.");
+        bool hasIp;
+        try
+        {
+            hasIp = HostCommands.Run("ip", "-V").ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            hasIp = false;
+        }
+
+        Require(hasIp, "The ip command is missing: apt-get install iproute2.");
+    }
+
     /// <summary>Root (nftables and /proc/sys) and libnftables.</summary>
     public static void RequireNat()
     {

@@ -13,6 +13,20 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Control.ControlClient.DefaultPath,
     };
 
+    /// <summary>Where <c>steer up</c> keeps its crash journal (shared by up and down --cleanup).</summary>
+    public static readonly Option<string> StateDirectory = new("--state-dir")
+    {
+        Description = "Folder for the journal of host changes that lets 'steer down --cleanup' or the next 'steer up' undo what a killed steer left.",
+        DefaultValueFactory = _ => "/run/steer",
+    };
+
+    /// <summary>The resolver file steer rewrites while up (Linux).</summary>
+    public static readonly Option<string> ResolvConf = new("--resolv-conf")
+    {
+        Description = "Resolver file steer points at its DNS stub while up (Linux).",
+        DefaultValueFactory = _ => "/etc/resolv.conf",
+    };
+
     public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of text." };
 
     /// <summary>Runs a command body, turning known errors into one clear line on stderr and an exit code.</summary>

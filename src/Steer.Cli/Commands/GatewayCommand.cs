@@ -60,10 +60,11 @@ internal static class GatewayCommand
         var ipv6Pool = new Option<string?>("--ipv6-pool") { Description = "Inner IPv6 pool ('none' for IPv4 only).", DefaultValueFactory = _ => "fd53:7ee7:ff::/64" };
         var configServer = new Option<string?>("--config-server") { Description = "Also serve tenant.json over HTTPS on this endpoint (lab), e.g. 0.0.0.0:8443." };
         var include = new Option<string[]>("--include") { Description = "Steered CIDRs for tenant.json (default: everything).", AllowMultipleArgumentsPerToken = true };
+        var dnsUpstream = new Option<string?>("--dns-upstream") { Description = "Run the gateway's DNS forwarder (on its inner address) relaying to this server, e.g. 192.0.2.53." };
         var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
         var command = new Command("init", "Create a gateway's certificate, token keys, gateway.json and the tenant.json clients use.")
         {
-            dir, tenant, name, address, port, ipv4Pool, ipv6Pool, configServer, include, force,
+            dir, tenant, name, address, port, ipv4Pool, ipv6Pool, configServer, include, dnsUpstream, force,
         };
         command.SetAction((parse, ct) => CommonOptions.RunAsync(async () =>
         {
@@ -89,6 +90,7 @@ internal static class GatewayCommand
                 Ipv4Pool = parse.GetValue(ipv4Pool)!,
                 Ipv6Pool = v6,
                 DnsServers = [],
+                DnsUpstream = parse.GetValue(dnsUpstream),
                 ConfigServer = parse.GetValue(configServer) is { } cs ? new ConfigServerOptions { Listen = cs, File = "tenant.json" } : null,
             };
             options.Validate("steer gateway init");

@@ -27,6 +27,7 @@ internal static class StatusCommand
             Console.WriteLine($"gateway:     {s.Gateway ?? "-"} {s.GatewayEndpoint}{(s.GatewayReason is null ? "" : $" ({s.GatewayReason})")}");
             Console.WriteLine($"transport:   {s.Transport ?? "-"} ({s.TransportSwitches} switches; DTLS packets out {s.DtlsPacketsSent}, in {s.DtlsPacketsReceived})");
             Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu}");
+            Console.WriteLine($"path mtu:    {(s.PathMtu is int pmtu ? $"{pmtu} (DTLS, probed)" : "-")}");
             Console.WriteLine($"dns:         {(s.DnsServers.Count == 0 ? "-" : string.Join(", ", s.DnsServers))}");
             Console.WriteLine($"since:       {s.ConnectedSince?.ToString("u") ?? "-"}   reconnects: {s.Reconnects}");
             Console.WriteLine($"sent:        {s.PacketsSent} packets, {StatusLine.Human(s.BytesSent)}");
@@ -45,10 +46,37 @@ internal static class StatusCommand
     public static Command CreateDown()
     {
         var socket = CommonOptions.ControlSocket("Control socket of the running steer.");
-        var command = new Command("down", "Stop the running steer; it removes its routes and interface before it exits.") { socket };
+        var cleanup = new Option<bool>("--cleanup")
+        {
+            Description = "Also undo what a steer that was killed (kill -9, crash, power loss of the process) left: DNS file, routes, rules, addresses.",
+        };
+        var command = new Command("down", "Stop the running steer; it removes its routes and interface before it exits.")
+        {
+            socket, cleanup, CommonOptions.StateDirectory, CommonOptions.ResolvConf,
+        };
         command.SetAction((parse, ct) => CommonOptions.RunAsync(async () =>
         {
             string path = parse.GetValue(socket)!;
+            if (parse.GetValue(cleanup))
+            {
+                if (ControlClient.IsAlive(path))
+                {
+                    await ControlClient.SendAsync(path, "down", ct).ConfigureAwait(false);
+                    for (int i = 0; i < 100 && ControlClient.IsAlive(path); i++)
+                    {
+                        await Task.Delay(100, ct).ConfigureAwait(false);
+                    }
+                }
+
+                int undone = SteerClient.RecoverLeftovers(new SteerClientOptions
+                {
+                    StateDirectory = parse.GetValue(CommonOptions.StateDirectory),
+                    ResolvConfPath = parse.GetValue(CommonOptions.ResolvConf)!,
+                });
+                Console.WriteLine(undone == 0 ? "nothing left to clean up" : $"undid {undone} change(s) left by a steer that did not stop cleanly");
+                return ExitCodes.Ok;
+            }
+
             await ControlClient.SendAsync(path, "down", ct).ConfigureAwait(false);
 
             // Wait until the process has restored the host and released its socket.

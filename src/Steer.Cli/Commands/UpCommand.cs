@@ -25,11 +25,13 @@ internal static class UpCommand
         var socket = CommonOptions.ControlSocket("Control socket for 'steer status' and 'steer down'.");
         var interfaceMtu = new Option<int?>("--interface-mtu") { Description = "TUN MTU (default: the session MTU from the gateway); larger values get ICMP too-big answers from Steer." };
         var probeInterval = new Option<double?>("--probe-interval") { Description = "Seconds between datacenter re-probes while connected (default 60)." };
+        var dns = new Option<SteerDnsMode>("--dns") { Description = "auto: the OS resolves through Steer's stub while up (mode all or domain rules); off: leave DNS alone.", DefaultValueFactory = _ => SteerDnsMode.Auto };
         var transport = new Option<SteerTransport>("--transport") { Description = "Data transport: auto (DTLS, TLS fallback), dtls or tls.", DefaultValueFactory = _ => SteerTransport.Auto };
 
         var command = new Command("up", "Connect to the tenant's gateway and steer traffic, in the foreground.")
         {
-            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu, probeInterval,
+            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu, probeInterval, dns,
+            CommonOptions.StateDirectory, CommonOptions.ResolvConf,
         };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
         {
@@ -50,6 +52,9 @@ internal static class UpCommand
                 Transport = parse.GetValue(transport),
                 InterfaceMtu = parse.GetValue(interfaceMtu),
                 ProbeInterval = parse.GetValue(probeInterval) is double seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(60),
+                Dns = parse.GetValue(dns),
+                StateDirectory = parse.GetValue(CommonOptions.StateDirectory),
+                ResolvConfPath = parse.GetValue(CommonOptions.ResolvConf)!,
             };
             await using var client = new SteerClient(options, logging.CreateLogger<SteerClient>());
             string socketPath = parse.GetValue(socket)!;
@@ -87,7 +92,7 @@ internal static class UpCommand
             await client.StopAsync(CancellationToken.None).ConfigureAwait(false);
             SteerStatus final = client.Status;
             Console.Error.WriteLine(
-                $"steer: stopped{(shutdown.Received is { } s ? $" on {s}" : "")}; routes and interface removed. " +
+                $"steer: stopped{(shutdown.Received is { } s ? $" on {s}" : "")}; routes, rules, DNS and interface restored. " +
                 $"Sent {final.PacketsSent} packets / {final.BytesSent} bytes, received {final.PacketsReceived} / {final.BytesReceived}.");
             if (client.Completion.IsFaulted)
             {

@@ -9,7 +9,8 @@ namespace Steer;
 /// <summary>
 /// The DTLS data channel beside the TLS session: opened after Welcome, used for data while healthy (something
 /// heard within 2.5 s; keepalives every second), abandoned for TLS when not — without touching the session or the
-/// TUN — and probed again after 20 s, then every 25 and 30 s, until it answers.
+/// TUN — and probed again after 20 s, then every 25 and 30 s, until it answers. The channel probes its path MTU in
+/// band (docs/protocol.md §6): packets on DTLS are limited to the probed size, 1280 until the first probe is answered.
 /// </summary>
 public sealed partial class SteerClient
 {
@@ -19,11 +20,26 @@ public sealed partial class SteerClient
     private bool _dataOnDtls;
     private long _previousDtlsSent;
     private long _previousDtlsReceived;
+    private int? _reportedPathMtu;
 
     /// <summary>
-    /// The largest packet the tunnel carries now; bigger ones read from the TUN are answered with ICMP "too big".
+    /// The largest packet the tunnel carries now; bigger ones read from the TUN are answered with ICMP "too big": while
+    /// data goes over DTLS, the probed DTLS path MTU (never above the session MTU); on TLS, the session MTU.
     /// </summary>
-    private int EffectiveTunnelMtu => _tunnelMtu;
+    private int EffectiveTunnelMtu
+    {
+        get
+        {
+            DtlsChannel? dtls = Volatile.Read(ref _dtls);
+            return dtls is not null && UsesDtls(dtls) ? Math.Min(_tunnelMtu, DtlsPacketLimit(dtls)) : _tunnelMtu;
+        }
+    }
+
+    /// <summary>Data goes over DTLS while it is healthy and carries at least 1280-byte packets, or when forced.</summary>
+    private bool UsesDtls(DtlsChannel dtls) => (dtls.IsHealthy && dtls.PathMtu > 0) || _options.Transport == SteerTransport.Dtls;
+
+    /// <summary>The probed size; the base size when forced onto a path where even that is not confirmed.</summary>
+    private static int DtlsPacketLimit(DtlsChannel dtls) => dtls.PathMtu > 0 ? dtls.PathMtu : PathMtuOptions.DefaultBaseMtu;
 
     private async Task RunDtlsAsync(Session session, CancellationToken ct)
     {
@@ -41,8 +57,8 @@ public sealed partial class SteerClient
             DtlsChannel? channel = null;
             try
             {
-                DtlsTransport transport = await Task.Run(() => DtlsConnector.Connect(gateway, offer, TimeSpan.FromSeconds(5)), ct).ConfigureAwait(false);
-                channel = new DtlsChannel(transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger);
+                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect), ct).ConfigureAwait(false);
+                channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp);
                 Volatile.Write(ref _dtls, channel);
                 LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
                 retry = _options.DtlsRetryInterval;
@@ -51,6 +67,7 @@ public sealed partial class SteerClient
                 while (!ct.IsCancellationRequested && !channel.IsClosed)
                 {
                     UpdateDataTransport();
+                    ReportPathMtu(channel);
                     long now = Environment.TickCount64;
                     if (channel.IsHealthy)
                     {
@@ -95,6 +112,7 @@ public sealed partial class SteerClient
                     Interlocked.Add(ref _droppedOutside, channel.Counters.PacketsDropped);
                     channel.Dispose();
                     UpdateDataTransport();
+                    ReportPathMtu(null);
                 }
             }
 
@@ -115,7 +133,7 @@ public sealed partial class SteerClient
     private void UpdateDataTransport()
     {
         DtlsChannel? dtls = Volatile.Read(ref _dtls);
-        bool onDtls = dtls is not null && (dtls.IsHealthy || _options.Transport == SteerTransport.Dtls);
+        bool onDtls = dtls is not null && UsesDtls(dtls);
         if (onDtls == _dataOnDtls)
         {
             return;
@@ -126,11 +144,14 @@ public sealed partial class SteerClient
         UpdateStatus(s => s with { Transport = onDtls ? "dtls" : "tls", TransportSwitches = s.TransportSwitches + 1 });
     }
 
-    /// <summary>Sends a packet from the TUN: DTLS while it is healthy (or forced), TLS otherwise.</summary>
+    /// <summary>
+    /// Sends a packet from the TUN: DTLS while it is healthy (or forced), TLS otherwise — and TLS for a packet above the
+    /// DTLS path MTU (the pump answers those with "too big"; this catches the moment the path MTU just dropped).
+    /// </summary>
     private void SendToTunnel(TunnelConnection connection, ReadOnlySpan<byte> packet)
     {
         DtlsChannel? dtls = Volatile.Read(ref _dtls);
-        if (dtls is not null && (dtls.IsHealthy || _options.Transport == SteerTransport.Dtls))
+        if (dtls is not null && UsesDtls(dtls) && packet.Length <= DtlsPacketLimit(dtls))
         {
             dtls.TrySendPacket(packet);
             return;
@@ -149,6 +170,24 @@ public sealed partial class SteerClient
         }
     }
 
+    /// <summary>Puts the probed DTLS path MTU (or null without a DTLS channel) into the status when it changed.</summary>
+    private void ReportPathMtu(DtlsChannel? channel)
+    {
+        int? mtu = channel?.PathMtu;
+        if (mtu == _reportedPathMtu)
+        {
+            return;
+        }
+
+        _reportedPathMtu = mtu;
+        if (mtu is int value)
+        {
+            LogPathMtu(_logger, value, channel!.PathMtuProber.Phase.ToString().ToLowerInvariant());
+        }
+
+        UpdateStatus(s => s with { PathMtu = mtu });
+    }
+
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.9 + (Random.Shared.NextDouble() * 0.2));
@@ -161,6 +200,9 @@ public sealed partial class SteerClient
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "DTLS silent; probing, next probe in {RetrySeconds:0} s")]
     private static partial void LogDtlsProbe(ILogger logger, double retrySeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DTLS path MTU now {PathMtu} ({Phase}); larger packets get ICMP \"too big\" while data is on DTLS")]
+    private static partial void LogPathMtu(ILogger logger, int pathMtu, string phase);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Data now over {Transport} (DTLS silent for {SilentMs} ms)")]
     private static partial void LogTransportChanged(ILogger logger, string transport, long silentMs);

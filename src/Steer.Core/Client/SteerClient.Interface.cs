@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Steer.Policy;
 using Steer.Protocol;
 using Steer.Tun;
 
@@ -9,23 +10,17 @@ namespace Steer;
 /// <summary>The TUN interface, its routes, and the packet pump from the interface into the tunnel.</summary>
 public sealed partial class SteerClient
 {
-    /// <summary>
-    /// Metric of the host and exclusion routes Steer adds through the physical interface. A metric of its own makes
-    /// each such route a distinct kernel route, so Steer never replaces (and on exit never deletes) a route the
-    /// user already had for the same prefix.
-    /// </summary>
-    private const int BypassMetric = 57;
-
     private ITunDevice? _device;
     private IRouter? _router;
     private CancellationTokenSource? _pumpStop;
     private Task? _pump;
+    private Task? _expiry;
     private InterfaceAddress? _innerIPv4;
     private InterfaceAddress? _innerIPv6;
     private int _tunnelMtu = 1280;
     private long _tooBig;
 
-    private void EnsureInterface(Session session)
+    private async Task EnsureInterfaceAsync(Session session, CancellationToken ct)
     {
         InterfaceAddress ipv4 = InterfaceAddress.Parse(session.Welcome.Ipv4);
         InterfaceAddress? ipv6 = session.Welcome.Ipv6 is { } v6 ? InterfaceAddress.Parse(v6) : null;
@@ -37,19 +32,25 @@ public sealed partial class SteerClient
             }
 
             LogAddressChanged(_logger, _innerIPv4?.ToString() ?? "-", ipv4.ToString());
-            TeardownInterfaceAsync().AsTask().GetAwaiter().GetResult();
+            await TeardownInterfaceAsync().ConfigureAwait(false);
         }
 
         _tunnelMtu = session.Welcome.Mtu;
         int interfaceMtu = _options.InterfaceMtu ?? session.Welcome.Mtu;
         ITunDevice device = TunDevice.Create(new TunDeviceOptions { Name = _options.InterfaceName, Mtu = interfaceMtu }, _logger);
         IRouter? router = null;
+        SteeringPolicy policy;
         try
         {
-            router = Router.Create(_logger);
+            router = Router.Create(new RouterOptions { JournalPath = _options.StateDirectory is { } dir ? JournalPath(dir) : null }, _logger);
+            policy = CompilePolicy(_config, ConnectedNetworks(device.InterfaceIndex));
+            if (!router.SupportsPolicyRules && IPAddress.TryParse(session.Gateway.Address, out IPAddress? gatewayIp))
+            {
+                // macOS/Windows: no marks; the tunnel's sockets are bound to the interface that reaches the gateway now,
+                // before any Steer route exists.
+                _protectorOptions.InterfaceIndex = router.Lookup(gatewayIp)?.InterfaceIndex ?? 0;
+            }
 
-            // Decide the bypass routes before the TUN routes exist, so lookups still see the physical path.
-            List<RouteEntry> bypass = PlanBypassRoutes(router, device.InterfaceIndex);
             router.SetInterfaceUp(device.InterfaceIndex, interfaceMtu);
             router.AddAddress(device.InterfaceIndex, ipv4);
             if (ipv6 is { } a6)
@@ -57,63 +58,52 @@ public sealed partial class SteerClient
                 router.AddAddress(device.InterfaceIndex, a6);
             }
 
-            foreach (RouteEntry route in bypass)
-            {
-                router.AddRoute(route);
-            }
-
-            foreach (IPNetwork include in _config.Steering.IncludeCidrs)
-            {
-                if (include.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 && ipv6 is null)
-                {
-                    continue; // No inner IPv6: leave IPv6 alone rather than black-holing it.
-                }
-
-                foreach (IPNetwork part in SplitDefault(include))
-                {
-                    router.AddRoute(new RouteEntry(part, device.InterfaceIndex));
-                }
-            }
+            _innerIPv6 = ipv6;
+            ApplySteering(router, device.InterfaceIndex, policy, ipv6 is not null);
         }
         catch
         {
             router?.Dispose();
-            device.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await device.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         _device = device;
         _router = router;
         _innerIPv4 = ipv4;
-        _innerIPv6 = ipv6;
         _pumpStop = new CancellationTokenSource();
         _pump = Task.Run(() => PumpFromTunAsync(device, _pumpStop.Token));
-        UpdateStatus(s => s with { Interface = device.Name, InnerIPv4 = ipv4.ToString(), InnerIPv6 = ipv6?.ToString() });
+        _expiry = Task.Run(() => ExpireLearnedLoopAsync(_pumpStop.Token));
+        UpdateStatus(s => s with
+        {
+            Interface = device.Name,
+            InnerIPv4 = ipv4.ToString(),
+            InnerIPv6 = ipv6?.ToString(),
+            SteeringMode = policy.Mode.ToString().ToLowerInvariant(),
+        });
+        await StartDnsAsync(session, device, policy, ct).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Routes that must keep using the physical path: the gateways themselves (so the tunnel cannot loop into
-    /// itself) and the configured exclusions, each copied from the kernel's current choice.
-    /// </summary>
-    private List<RouteEntry> PlanBypassRoutes(IRouter router, int tunIndex)
+    private async Task ExpireLearnedLoopAsync(CancellationToken ct)
     {
-        var routes = new List<RouteEntry>();
-        IEnumerable<IPNetwork> targets = _config.Gateways
-            .Select(g => IPAddress.TryParse(g.Address, out IPAddress? ip) ? new IPNetwork(ip, ip.AddressFamily == AddressFamily.InterNetwork ? 32 : 128) : (IPNetwork?)null)
-            .OfType<IPNetwork>()
-            .Concat(_config.Steering.ExcludeCidrs);
-        foreach (IPNetwork target in targets.Distinct())
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
         {
-            RouteEntry? current = router.Lookup(target.BaseAddress);
-            if (current is null || current.InterfaceIndex == tunIndex)
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
-                continue; // Unreachable directly today: nothing to preserve.
+                try
+                {
+                    ExpireLearned();
+                }
+                catch (TunException ex)
+                {
+                    LogExpiryFailed(_logger, ex.Message);
+                }
             }
-
-            routes.Add(current with { Destination = target, Table = RouteEntry.MainTable, Metric = BypassMetric });
         }
-
-        return routes;
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>A default route is added as two halves so it wins over, but does not replace, the host's default.</summary>
@@ -132,6 +122,7 @@ public sealed partial class SteerClient
 
     private async ValueTask TeardownInterfaceAsync()
     {
+        await StopDnsAsync().ConfigureAwait(false);
         if (_pumpStop is not null)
         {
             await _pumpStop.CancelAsync().ConfigureAwait(false);
@@ -143,13 +134,21 @@ public sealed partial class SteerClient
             {
             }
 
+            await (_expiry ?? Task.CompletedTask).ConfigureAwait(false);
             _pumpStop.Dispose();
             _pumpStop = null;
             _pump = null;
+            _expiry = null;
         }
 
-        _router?.Dispose();
-        _router = null;
+        lock (_steeringLock)
+        {
+            _router?.Dispose();
+            _router = null;
+            _learned.Clear();
+            Volatile.Write(ref _policy, null);
+        }
+
         if (_device is not null)
         {
             await _device.DisposeAsync().ConfigureAwait(false);
@@ -197,6 +196,7 @@ public sealed partial class SteerClient
                 continue;
             }
 
+            TouchLearned(buffer.AsSpan(0, length));
             SendToTunnel(connection, buffer.AsSpan(0, length));
         }
     }
@@ -242,6 +242,9 @@ public sealed partial class SteerClient
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway assigned new inner addresses ({Old} -> {New}); recreating the interface")]
     private static partial void LogAddressChanged(ILogger logger, string old, string @new);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removing expired DNS-learned routes failed: {Error}")]
+    private static partial void LogExpiryFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "TUN read failed: {Error}")]
     private static partial void LogTunReadFailed(ILogger logger, string error);

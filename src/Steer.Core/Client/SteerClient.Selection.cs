@@ -22,7 +22,7 @@ public sealed partial class SteerClient
     private string _selectionReason = "only gateway in the tenant configuration";
 
     private DatacenterProber Prober => _prober ??= new DatacenterProber(
-        new DatacenterProberOptions { EarlyDecision = true }, logger: _logger);
+        new DatacenterProberOptions { EarlyDecision = true, ConfigureSocket = _protector.Protect }, logger: _logger);
 
     /// <summary>The gateways to try now, best first, and why the first one.</summary>
     private async ValueTask<IReadOnlyList<GatewayEndpoint>> PlanConnectAsync(CancellationToken ct)

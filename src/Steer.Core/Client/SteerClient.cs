@@ -38,6 +38,8 @@ public sealed partial class SteerClient : IAsyncDisposable
     private long _previousPacketsReceived;
     private long _previousBytesReceived;
     private long _droppedOutside;
+    private readonly SocketProtectorOptions _protectorOptions;
+    private readonly ISocketProtector _protector;
 
     /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentException">An option is missing or invalid; the message names it.</exception>
@@ -48,6 +50,8 @@ public sealed partial class SteerClient : IAsyncDisposable
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _status = new SteerStatus { State = SteerState.Stopped, Tenant = _config.Tenant };
+        _protectorOptions = new SocketProtectorOptions { FirewallMark = options.FirewallMark };
+        _protector = SocketProtector.Create(_protectorOptions, _logger);
         _connectPipeline = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -96,6 +100,9 @@ public sealed partial class SteerClient : IAsyncDisposable
                 DtlsPacketsSent = dtlsSent,
                 PacketsTooBig = Interlocked.Read(ref _tooBig),
                 DtlsPacketsReceived = dtlsReceived,
+                DnsQueriesSteered = Interlocked.Read(ref _previousDnsSteered) + (_dnsStub?.Statistics.Steered ?? 0),
+                DnsQueriesDirect = Interlocked.Read(ref _previousDnsDirect) + (_dnsStub?.Statistics.Direct ?? 0),
+                LearnedAddresses = _learned.Count,
             };
         }
     }
@@ -116,6 +123,13 @@ public sealed partial class SteerClient : IAsyncDisposable
         if (_run is not null)
         {
             throw new InvalidOperationException("This SteerClient was already started; create a new one to start again.");
+        }
+
+        // What a killed predecessor left (DNS file, journalled routes and rules) goes back before anything changes.
+        int undone = RecoverLeftovers(_options, _logger);
+        if (undone > 0)
+        {
+            LogRecovered(_logger, undone);
         }
 
         _stop = new CancellationTokenSource();
@@ -177,7 +191,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                 Session session = await _connectPipeline.ExecuteAsync(ConnectAnyGatewayAsync, ct).ConfigureAwait(false);
                 await using (session.Connection.ConfigureAwait(false))
                 {
-                    EnsureInterface(session);
+                    await EnsureInterfaceAsync(session, ct).ConfigureAwait(false);
                     Volatile.Write(ref _connection, session.Connection);
                     UpdateStatus(s => s with
                     {
@@ -276,7 +290,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                     RequestedIpv6 = _innerIPv6?.Address.ToString(),
                 };
                 var (stream, reader, welcome) = await TunnelConnector
-                    .ConnectAsync(gateway, hello, _options.ConnectTimeout, _logger, ct).ConfigureAwait(false);
+                    .ConnectAsync(gateway, hello, _options.ConnectTimeout, _logger, _protector.Protect, ct).ConfigureAwait(false);
                 TimeSpan keepalive = TimeSpan.FromSeconds(Math.Clamp(welcome.KeepaliveSeconds, 1, 300));
                 var connection = new TunnelConnection(stream, reader, welcome.Mtu, keepalive, _options.SendQueueCapacity, _logger);
                 _health.Get(gateway.Name).RecordSuccess();
@@ -343,6 +357,9 @@ public sealed partial class SteerClient : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connect attempt {Attempt} failed; next in {DelaySeconds:0.0} s: {Error}")]
     private static partial void LogRetry(ILogger logger, int attempt, double delaySeconds, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Undid {Count} change(s) left by a Steer process that did not stop cleanly")]
+    private static partial void LogRecovered(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Error}")]
     private static partial void LogFatal(ILogger logger, string error);

@@ -46,6 +46,41 @@ public sealed class SteerClientOptions
     /// <summary>While connected, every datacenter is re-probed this often. Default 5 minutes.</summary>
     public TimeSpan FullProbeInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// DNS through Steer's stub resolver: <see cref="SteerDnsMode.Auto"/> (default) when the gateway offers a resolver
+    /// and the policy needs one (mode <c>all</c>, or domain rules); <see cref="SteerDnsMode.Off"/> leaves the OS's DNS alone.
+    /// </summary>
+    public SteerDnsMode Dns { get; set; } = SteerDnsMode.Auto;
+
+    /// <summary>Where the stub resolver listens (UDP and TCP, port 53). Default 127.53.0.1 (clear of systemd-resolved's 127.0.0.53).</summary>
+    public System.Net.IPAddress DnsListenAddress { get; set; } = System.Net.IPAddress.Parse("127.53.0.1");
+
+    /// <summary>Linux: the resolver file Steer rewrites while up (default /etc/resolv.conf).</summary>
+    public string ResolvConfPath { get; set; } = "/etc/resolv.conf";
+
+    /// <summary>
+    /// Folder for the crash journal of host changes (routes, rules, addresses), so that the next start — or
+    /// <see cref="SteerClient.RecoverLeftovers"/> — undoes what a killed process left. Null (default): no journal.
+    /// </summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>
+    /// Linux: the firewall mark put on Steer's own sockets (tunnel, probes, direct DNS), which a policy rule sends to the
+    /// main table so they never loop into the TUN. Default 0x5354.
+    /// </summary>
+    public uint FirewallMark { get; set; } = 0x5354;
+
+    /// <summary>
+    /// Linux: first routing table and rule priority Steer uses (it uses up to 100 of each from here). Default 5300.
+    /// </summary>
+    public int RoutingTableBase { get; set; } = 5300;
+
+    /// <summary>
+    /// Shortest life of a host route learned from a DNS answer, whatever its TTL (OS caches and applications keep
+    /// addresses longer than the TTL). A route also lives while packets use it. Default 5 minutes.
+    /// </summary>
+    public TimeSpan LearnedRouteLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Packets that may wait for the tunnel before new ones are dropped. Default 4096.</summary>
     public int SendQueueCapacity { get; set; } = 4096;
 
@@ -82,6 +117,16 @@ public sealed class SteerClientOptions
         if (ConnectTimeout <= TimeSpan.Zero || MaxReconnectDelay <= TimeSpan.Zero || SendQueueCapacity < 16)
         {
             throw new ArgumentException("ConnectTimeout and MaxReconnectDelay must be positive and SendQueueCapacity at least 16.");
+        }
+
+        if (RoutingTableBase is < 256 or > 0x7FFF_FF00)
+        {
+            throw new ArgumentException($"RoutingTableBase must be between 256 and {0x7FFF_FF00}, not {RoutingTableBase}.", nameof(RoutingTableBase));
+        }
+
+        if (LearnedRouteLifetime <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("LearnedRouteLifetime must be positive.", nameof(LearnedRouteLifetime));
         }
 
         return Configuration;

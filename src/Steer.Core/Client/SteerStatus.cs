@@ -45,8 +45,30 @@ public sealed record SteerStatus
     /// <summary>DNS servers announced by the gateway.</summary>
     public IReadOnlyList<string> DnsServers { get; init; } = [];
 
+    /// <summary>Steering mode in force: <c>all</c>, <c>web</c> or <c>listed</c>.</summary>
+    public string? SteeringMode { get; init; }
+
+    /// <summary>Where Steer's DNS stub resolver listens while the OS resolves through it, or null when DNS is left alone.</summary>
+    public string? DnsStub { get; init; }
+
+    /// <summary>DNS queries the stub answered (steered through the tunnel / sent direct).</summary>
+    public long DnsQueriesSteered { get; init; }
+
+    /// <summary>DNS queries the stub sent to the direct (physical) resolver.</summary>
+    public long DnsQueriesDirect { get; init; }
+
+    /// <summary>Addresses learned from DNS answers that currently have a route or rule.</summary>
+    public int LearnedAddresses { get; init; }
+
     /// <summary>Inner MTU.</summary>
     public int Mtu { get; init; }
+
+    /// <summary>
+    /// Largest packet the DTLS channel carries now, found by in-band path-MTU probing of the client → gateway path:
+    /// 1280 until the first probe is answered and after a black hole, at most <see cref="Mtu"/>; 0 when not even
+    /// 1280-byte probes get through (data then stays on TLS); null without a DTLS channel.
+    /// </summary>
+    public int? PathMtu { get; init; }
 
     /// <summary>Gateway's session id.</summary>
     public string? SessionId { get; init; }

@@ -16,8 +16,25 @@ internal static class TunnelConnector
     /// <exception cref="PinMismatchException">The gateway's key is not pinned in the tenant configuration.</exception>
     /// <exception cref="PeerErrorException">The gateway refused the client (for example a bad token).</exception>
     /// <exception cref="SteerProtocolException">The gateway broke the protocol.</exception>
-    public static async Task<(SslStream Stream, FrameReader Reader, ServerWelcome Welcome)> ConnectAsync(
+    public static Task<(SslStream Stream, FrameReader Reader, ServerWelcome Welcome)> ConnectAsync(
         GatewayEndpoint gateway, ClientHello hello, TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
+        => ConnectAsync(gateway, hello, timeout, logger, configureSocket: null, cancellationToken);
+
+    /// <summary>Connects to <paramref name="gateway"/> and completes the handshake.</summary>
+    /// <param name="gateway">The gateway.</param>
+    /// <param name="hello">The client's Hello.</param>
+    /// <param name="timeout">Time allowed for TCP connect, TLS and the handshake together.</param>
+    /// <param name="logger">Receives diagnostics.</param>
+    /// <param name="configureSocket">
+    /// Called with the new (dual-mode) TCP socket before it connects, for example <c>ISocketProtector.Protect</c> so that
+    /// the connection never enters Steer's own tunnel; its exceptions end the call (the socket is closed).
+    /// </param>
+    /// <param name="cancellationToken">Ends the attempt.</param>
+    /// <exception cref="PinMismatchException">The gateway's key is not pinned in the tenant configuration.</exception>
+    /// <exception cref="PeerErrorException">The gateway refused the client (for example a bad token).</exception>
+    /// <exception cref="SteerProtocolException">The gateway broke the protocol.</exception>
+    public static async Task<(SslStream Stream, FrameReader Reader, ServerWelcome Welcome)> ConnectAsync(
+        GatewayEndpoint gateway, ClientHello hello, TimeSpan timeout, ILogger logger, Action<Socket>? configureSocket, CancellationToken cancellationToken)
     {
         using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutCts.CancelAfter(timeout);
@@ -28,6 +45,7 @@ internal static class TunnelConnector
         {
             socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             socket.DualMode = true;
+            configureSocket?.Invoke(socket);
             await ConnectSocketAsync(socket, gateway, ct).ConfigureAwait(false);
 
             var pins = new PinValidator(gateway.Pins);

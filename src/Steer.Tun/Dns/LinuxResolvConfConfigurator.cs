@@ -175,6 +175,26 @@ internal sealed class LinuxResolvConfConfigurator : IDnsConfigurator
         _saved = true;
     }
 
+    /// <summary>Runs the leftover check of <see cref="Apply"/> now (for <c>steer down --cleanup</c> and start-up).</summary>
+    /// <returns>True when a backup was found (put back, or removed as stale).</returns>
+    internal bool RecoverLeftoverNow()
+    {
+        lock (_gate)
+        {
+            bool found = DnsFiles.Exists(_backupPath);
+            try
+            {
+                RecoverLeftover();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TunException($"Cannot restore {_path} from {_backupPath}: {e.Message}", e) { IsPermissionDenied = e is UnauthorizedAccessException };
+            }
+
+            return found;
+        }
+    }
+
     /// <summary>
     /// A backup at start means an earlier run did not stop cleanly. If the file is still that run's, the backup is
     /// the real original and goes back first; otherwise someone has since rewritten the file and the backup is stale.

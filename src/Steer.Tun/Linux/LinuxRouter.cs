@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Steer.Tun.Journal;
 using Steer.Tun.Linux.Netlink;
 using static Tmds.Linux.LibC;
 
@@ -12,11 +13,16 @@ namespace Steer.Tun.Linux;
 
 /// <summary>
 /// <see cref="IRouter"/> over an rtnetlink (NETLINK_ROUTE) socket: every change is one request with NLM_F_ACK whose
-/// NLMSG_ERROR answer is checked, and is journalled so that <see cref="Dispose"/> can undo it. Requests are
-/// serialized by a lock; this is a configuration path, not a per-packet one.
+/// NLMSG_ERROR answer is checked, and is journalled (<see cref="ChangeJournal"/>: in memory, and on disk when
+/// a journal path is given) so that <see cref="Dispose"/> — or, after a crash, <see cref="Router.RecoverLeftovers"/> —
+/// can undo it. Requests are serialized by a lock; this is a configuration path, not a per-packet one.
 /// </summary>
+/// <remarks>
+/// The rtnetlink socket belongs to the network namespace of the thread that creates the router; every change goes
+/// to that namespace, whichever thread makes it.
+/// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class LinuxRouter : IRouter
+internal sealed class LinuxRouter : IRouter, IChangeUndoer
 {
     private const int ReceiveBufferSize = 32 * 1024;
     private const int RequestBufferSize = 256;
@@ -25,14 +31,16 @@ internal sealed class LinuxRouter : IRouter
     private readonly Lock _gate = new();
     private readonly SafeFileDescriptorHandle _socket;
     private readonly byte[] _receiveBuffer = new byte[ReceiveBufferSize];
-    private readonly List<Change> _journal = [];
+    private readonly ChangeJournal _journal;
     private readonly ILogger _logger;
     private uint _sequence;
     private bool _disposed;
 
-    /// <summary>Opens and binds the rtnetlink socket.</summary>
-    /// <exception cref="TunException">The socket could not be opened.</exception>
-    public unsafe LinuxRouter(ILogger? logger)
+    /// <summary>Opens and binds the rtnetlink socket, then opens the journal (undoing leftovers found in its file).</summary>
+    /// <param name="logger">Receives one debug message per change.</param>
+    /// <param name="journalPath">The on-disk journal, or <see langword="null"/> for one in memory only.</param>
+    /// <exception cref="TunException">The socket or the journal could not be opened.</exception>
+    public unsafe LinuxRouter(ILogger? logger, string? journalPath = null)
     {
         _logger = logger ?? NullLogger.Instance;
         int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, RtNetlink.NETLINK_ROUTE);
@@ -61,16 +69,23 @@ internal sealed class LinuxRouter : IRouter
             {
                 throw LinuxErrors.OperationFailed("set the rtnetlink socket's receive timeout", errno, null, Environment.ProcessPath);
             }
+
+            // Start from a random sequence number so that answers to another instance's requests are never taken for ours.
+            _sequence = (uint)Random.Shared.Next();
+            _journal = ChangeJournal.Open(journalPath, this, _logger);
         }
         catch
         {
             _socket.Dispose();
             throw;
         }
-
-        // Start from a random sequence number so that answers to another instance's requests are never taken for ours.
-        _sequence = (uint)Random.Shared.Next();
     }
+
+    /// <inheritdoc/>
+    public bool SupportsPolicyRules => true;
+
+    /// <summary>The journal's path, or <see langword="null"/> when it is kept in memory only.</summary>
+    internal string? JournalPath => _journal.Path;
 
     /// <inheritdoc/>
     public void SetInterfaceUp(int interfaceIndex, int mtu)
@@ -83,10 +98,13 @@ internal sealed class LinuxRouter : IRouter
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             (bool wasUp, int oldMtu) = GetLink(interfaceIndex, what);
-            Span<byte> request = stackalloc byte[RequestBufferSize];
-            int length = RtNetlink.EncodeSetLink(request, NextSequence(), interfaceIndex, up: true, mtu);
-            Execute(request[..length], what);
-            _journal.Add(Change.ForLink(interfaceIndex, wasUp, oldMtu));
+            _journal.Record(RouterChange.ForLink(interfaceIndex, wasUp, oldMtu), () =>
+            {
+                Span<byte> request = stackalloc byte[RequestBufferSize];
+                int length = RtNetlink.EncodeSetLink(request, NextSequence(), interfaceIndex, up: true, mtu);
+                Execute(request[..length], what);
+                return true;
+            });
             TunLog.RouterChanged(_logger, what);
         }
     }
@@ -100,19 +118,22 @@ internal sealed class LinuxRouter : IRouter
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Span<byte> request = stackalloc byte[RequestBufferSize];
-            int length = RtNetlink.EncodeAddress(request, NextSequence(), add: true, interfaceIndex, address);
-            int error = Send(request[..length], out string? kernelMessage);
-            if (error == LinuxErrors.EEXIST)
+            _journal.Record(RouterChange.ForAddress(interfaceIndex, address), () =>
             {
-                // Someone else's address: not our change, so it must survive our Dispose.
-                TunLog.AddressAlreadyPresent(_logger, address.ToString(), interfaceIndex);
-                return;
-            }
+                Span<byte> request = stackalloc byte[RequestBufferSize];
+                int length = RtNetlink.EncodeAddress(request, NextSequence(), add: true, interfaceIndex, address);
+                int error = Send(request[..length], out string? kernelMessage);
+                if (error == LinuxErrors.EEXIST)
+                {
+                    // Someone else's address: not our change, so it must survive our Dispose.
+                    TunLog.AddressAlreadyPresent(_logger, address.ToString(), interfaceIndex);
+                    return false;
+                }
 
-            ThrowIfError(error, what, kernelMessage);
-            _journal.Add(Change.ForAddress(interfaceIndex, address));
-            TunLog.RouterChanged(_logger, what);
+                ThrowIfError(error, what, kernelMessage);
+                TunLog.RouterChanged(_logger, what);
+                return true;
+            });
         }
     }
 
@@ -124,10 +145,13 @@ internal sealed class LinuxRouter : IRouter
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Span<byte> request = stackalloc byte[RequestBufferSize];
-            int length = RtNetlink.EncodeRoute(request, NextSequence(), add: true, route);
-            Execute(request[..length], what);
-            _journal.Add(Change.ForAddedRoute(route));
+            _journal.Record(RouterChange.ForAddedRoute(route), () =>
+            {
+                Span<byte> request = stackalloc byte[RequestBufferSize];
+                int length = RtNetlink.EncodeRoute(request, NextSequence(), add: true, route);
+                Execute(request[..length], what);
+                return true;
+            });
             TunLog.RouterChanged(_logger, what);
         }
     }
@@ -144,26 +168,114 @@ internal sealed class LinuxRouter : IRouter
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            bool ours = _journal.Contains(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == route);
+            bool wasPresent = false;
+            if (ours)
+            {
+                wasPresent = DeleteRoute(route, what);
+                _journal.Forget(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == route);
+            }
+            else
+            {
+                // Someone else's route: journalled first, so that Dispose (or a recovery) adds it back.
+                _journal.Record(RouterChange.ForRemovedRoute(route), () => wasPresent = DeleteRoute(route, what));
+            }
+
+            TunLog.RouterChanged(_logger, wasPresent ? what : what + " (already gone)");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void AddRule(RoutingRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        rule.Validate();
+        string what = "add rule " + rule;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _journal.Record(RouterChange.ForAddedRule(rule), () =>
+            {
+                Span<byte> request = stackalloc byte[RequestBufferSize];
+                int length = RtNetlink.EncodeRule(request, NextSequence(), add: true, rule);
+                int error = Send(request[..length], out string? kernelMessage);
+                if (error == LinuxErrors.EEXIST)
+                {
+                    // Already there (ours from an earlier call, or someone else's): not a change of this call.
+                    TunLog.RuleAlreadyPresent(_logger, rule.ToString());
+                    return false;
+                }
+
+                ThrowIfError(error, what, kernelMessage);
+                TunLog.RouterChanged(_logger, what);
+                return true;
+            });
+        }
+    }
+
+    /// <inheritdoc/>
+    public void RemoveRule(RoutingRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        rule.Validate();
+        string what = "remove rule " + rule;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             Span<byte> request = stackalloc byte[RequestBufferSize];
-            int length = RtNetlink.EncodeRoute(request, NextSequence(), add: false, route);
+            int length = RtNetlink.EncodeRule(request, NextSequence(), add: false, rule);
             int error = Send(request[..length], out string? kernelMessage);
-            bool wasPresent = error == 0;
             if (error != 0 && !IsAlreadyGone(error))
             {
                 ThrowIfError(error, what, kernelMessage);
             }
 
-            int added = _journal.FindLastIndex(c => c.Kind == ChangeKind.AddedRoute && c.Route == route);
-            if (added >= 0)
+            _journal.Forget(c => c.Kind == RouterChangeKind.AddedRule && c.Rule == rule);
+            TunLog.RouterChanged(_logger, error == 0 ? what : what + " (already gone)");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void FlushTable(int table, AddressFamily family)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(table);
+        if (table is >= 253 and <= 255)
+        {
+            throw new ArgumentOutOfRangeException(nameof(table), table, "The default, main and local tables (253-255) are the host's; Steer never flushes them.");
+        }
+
+        if (family is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw new ArgumentException($"The family must be InterNetwork or InterNetworkV6, not {family}.", nameof(family));
+        }
+
+        string what = $"flush table {table.ToString(CultureInfo.InvariantCulture)} ({(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")})";
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            List<byte[]> routes = DumpRoutes(family, what);
+            int deleted = 0;
+            foreach (byte[] message in routes)
             {
-                _journal.RemoveAt(added);
-            }
-            else if (wasPresent)
-            {
-                _journal.Add(Change.ForRemovedRoute(route));
+                RouteEntry? route = RtNetlink.ParseRoute(message, out _);
+                if (route is null || route.Table != table)
+                {
+                    continue;
+                }
+
+                RtNetlink.MakeDeleteFromDump(message, NextSequence());
+                int error = Send(message, out string? kernelMessage);
+                if (error != 0 && !IsAlreadyGone(error))
+                {
+                    ThrowIfError(error, $"{what}: delete route {route}", kernelMessage);
+                }
+
+                deleted += error == 0 ? 1 : 0;
             }
 
-            TunLog.RouterChanged(_logger, wasPresent ? what : what + " (already gone)");
+            _journal.ForgetAll(c => c.Kind == RouterChangeKind.AddedRoute && c.Route!.Table == table
+                && c.Route.Destination.BaseAddress.AddressFamily == family);
+            TunLog.TableFlushed(_logger, table, family == AddressFamily.InterNetwork ? "IPv4" : "IPv6", deleted);
         }
     }
 
@@ -183,9 +295,10 @@ internal sealed class LinuxRouter : IRouter
             Span<byte> request = stackalloc byte[RequestBufferSize];
             int length = RtNetlink.EncodeGetRoute(request, NextSequence(), destination);
             int error = Transact(request[..length], out int replyLength, out string? kernelMessage);
-            if (error is LinuxErrors.ENETUNREACH or LinuxErrors.EHOSTUNREACH or LinuxErrors.EACCES)
+            if (error is LinuxErrors.ENETUNREACH or LinuxErrors.EHOSTUNREACH or LinuxErrors.EACCES or LinuxErrors.EINVAL)
             {
-                return null; // no route, an unreachable route, or a prohibit route (lookups need no privilege)
+                // No route, an unreachable or prohibit route (lookups need no privilege), or a blackhole route (EINVAL).
+                return null;
             }
 
             ThrowIfError(error, what, kernelMessage);
@@ -200,7 +313,10 @@ internal sealed class LinuxRouter : IRouter
         }
     }
 
-    /// <summary>Undoes every journalled change in reverse order, then closes the socket. Never throws.</summary>
+    /// <summary>
+    /// Undoes every journalled change in reverse order, then closes the socket; deletes the journal file when
+    /// everything was undone. Never throws.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -211,44 +327,48 @@ internal sealed class LinuxRouter : IRouter
             }
 
             _disposed = true;
-            for (int i = _journal.Count - 1; i >= 0; i--)
-            {
-                Undo(_journal[i]);
-            }
-
-            _journal.Clear();
+            _journal.UndoAllAndClose(this);
             _socket.Dispose();
         }
     }
 
-    private void Undo(Change change)
+    /// <inheritdoc/>
+    string? IChangeUndoer.Undo(RouterChange change)
     {
         string what = change.DescribeUndo();
-        TunLog.RouterUndoing(_logger, what);
-        try
+        Span<byte> request = stackalloc byte[RequestBufferSize];
+        uint sequence = NextSequence();
+        int length = change.Kind switch
         {
-            Span<byte> request = stackalloc byte[RequestBufferSize];
-            uint sequence = NextSequence();
-            int length = change.Kind switch
-            {
-                ChangeKind.Link => RtNetlink.EncodeSetLink(request, sequence, change.InterfaceIndex, change.WasUp, change.Mtu),
-                ChangeKind.Address => RtNetlink.EncodeAddress(request, sequence, add: false, change.InterfaceIndex, change.Address),
-                ChangeKind.AddedRoute => RtNetlink.EncodeRoute(request, sequence, add: false, change.Route!),
-                _ => RtNetlink.EncodeRoute(request, sequence, add: true, change.Route!),
-            };
-            int error = Send(request[..length], out string? kernelMessage);
-            if (error != 0 && IsAlreadyGone(error))
-            {
-                TunLog.RouterUndoNotNeeded(_logger, what, LinuxErrors.Text(error));
-                return;
-            }
+            RouterChangeKind.Link => RtNetlink.EncodeSetLink(request, sequence, change.InterfaceIndex, change.WasUp, change.Mtu),
+            RouterChangeKind.Address => RtNetlink.EncodeAddress(request, sequence, add: false, change.InterfaceIndex, change.Address.GetValueOrDefault()),
+            RouterChangeKind.AddedRoute => RtNetlink.EncodeRoute(request, sequence, add: false, change.Route!),
+            RouterChangeKind.RemovedRoute => RtNetlink.EncodeRoute(request, sequence, add: true, change.Route!),
+            RouterChangeKind.AddedRule => RtNetlink.EncodeRule(request, sequence, add: false, change.Rule!),
+            _ => throw new NotSupportedException($"Cannot {what} on Linux: {change.Kind} changes are made by another operating system's router."),
+        };
+        int error = Send(request[..length], out string? kernelMessage);
+        if (error != 0 && IsAlreadyGone(error))
+        {
+            return LinuxErrors.Text(error) + " (" + LinuxErrors.Name(error) + ")";
+        }
 
+        ThrowIfError(error, what, kernelMessage);
+        return null;
+    }
+
+    /// <summary>Deletes a route; returns false when it was already gone.</summary>
+    private bool DeleteRoute(RouteEntry route, string what)
+    {
+        Span<byte> request = stackalloc byte[RequestBufferSize];
+        int length = RtNetlink.EncodeRoute(request, NextSequence(), add: false, route);
+        int error = Send(request[..length], out string? kernelMessage);
+        if (error != 0 && !IsAlreadyGone(error))
+        {
             ThrowIfError(error, what, kernelMessage);
         }
-        catch (Exception e) when (e is TunException or IOException or InvalidDataException)
-        {
-            TunLog.RouterUndoFailed(_logger, e, what);
-        }
+
+        return error == 0;
     }
 
     /// <summary>Errors that mean the object to delete no longer exists (for example because its TUN device closed).</summary>
@@ -287,12 +407,25 @@ internal sealed class LinuxRouter : IRouter
     private int Send(ReadOnlySpan<byte> request, out string? kernelMessage)
         => Transact(request, out _, out kernelMessage);
 
+    /// <summary>Dumps every route of a family (all tables): one copy of each RTM_NEWROUTE message.</summary>
+    private List<byte[]> DumpRoutes(AddressFamily family, string what)
+    {
+        Span<byte> request = stackalloc byte[RequestBufferSize];
+        int length = RtNetlink.EncodeDumpRoutes(request, NextSequence(), family);
+        var messages = new List<byte[]>();
+        int error = Transact(request[..length], out _, out string? kernelMessage, messages);
+        ThrowIfError(error, what, kernelMessage);
+        return messages;
+    }
+
     /// <summary>
     /// Sends one request and receives until the message answering it: an NLMSG_ERROR (returns its errno, 0 for an
     /// ack) or a data message (returns 0; the message is at the start of <see cref="_receiveBuffer"/> with
     /// <paramref name="replyLength"/> bytes). Messages with another sequence number, or not from the kernel, are skipped.
+    /// For a dump (<paramref name="dump"/> not null), every data message is copied into <paramref name="dump"/> until
+    /// NLMSG_DONE, which returns 0.
     /// </summary>
-    private unsafe int Transact(ReadOnlySpan<byte> request, out int replyLength, out string? kernelMessage)
+    private unsafe int Transact(ReadOnlySpan<byte> request, out int replyLength, out string? kernelMessage, List<byte[]>? dump = null)
     {
         replyLength = 0;
         kernelMessage = null;
@@ -363,7 +496,16 @@ internal sealed class LinuxRouter : IRouter
                             return RtNetlink.ParseError(message, out kernelMessage);
                         }
 
-                        if (type != RtNetlink.NLMSG_DONE)
+                        if (dump is not null)
+                        {
+                            if (type == RtNetlink.NLMSG_DONE)
+                            {
+                                return 0;
+                            }
+
+                            dump.Add(message.ToArray());
+                        }
+                        else if (type != RtNetlink.NLMSG_DONE)
                         {
                             if (offset != 0)
                             {
@@ -414,9 +556,19 @@ internal sealed class LinuxRouter : IRouter
     private static void ValidateRoute(RouteEntry route)
     {
         ArgumentNullException.ThrowIfNull(route);
-        if (route.InterfaceIndex <= 0)
+        if (route.Type == RouteType.Unicast && route.InterfaceIndex <= 0)
         {
             throw new ArgumentException($"Route {route} needs an interface index.", nameof(route));
+        }
+
+        if (route.Type != RouteType.Unicast && (route.InterfaceIndex != 0 || route.Gateway is not null))
+        {
+            throw new ArgumentException($"Route {route}: {route.Type} routes have no interface or gateway (interface index 0).", nameof(route));
+        }
+
+        if (!Enum.IsDefined(route.Type))
+        {
+            throw new ArgumentException($"Route {route} has an unknown type.", nameof(route));
         }
 
         if (route.Table is <= 0 or > int.MaxValue || route.Metric < 0)
@@ -429,33 +581,5 @@ internal sealed class LinuxRouter : IRouter
         {
             throw new ArgumentException($"Route {route} mixes IPv4 and IPv6.", nameof(route));
         }
-    }
-
-    private enum ChangeKind
-    {
-        Link,
-        Address,
-        AddedRoute,
-        RemovedRoute,
-    }
-
-    /// <summary>One journal entry: what was changed, with what is needed to change it back.</summary>
-    private sealed record Change(ChangeKind Kind, int InterfaceIndex, bool WasUp, int Mtu, InterfaceAddress Address, RouteEntry? Route)
-    {
-        public static Change ForLink(int interfaceIndex, bool wasUp, int mtu) => new(ChangeKind.Link, interfaceIndex, wasUp, mtu, default, null);
-
-        public static Change ForAddress(int interfaceIndex, InterfaceAddress address) => new(ChangeKind.Address, interfaceIndex, false, 0, address, null);
-
-        public static Change ForAddedRoute(RouteEntry route) => new(ChangeKind.AddedRoute, route.InterfaceIndex, false, 0, default, route);
-
-        public static Change ForRemovedRoute(RouteEntry route) => new(ChangeKind.RemovedRoute, route.InterfaceIndex, false, 0, default, route);
-
-        public string DescribeUndo() => Kind switch
-        {
-            ChangeKind.Link => $"set link #{InterfaceIndex} {(WasUp ? "up" : "down")} with mtu {Mtu}",
-            ChangeKind.Address => LinuxRouter.Describe(false, InterfaceIndex, Address),
-            ChangeKind.AddedRoute => "remove route " + Route,
-            _ => "add route " + Route,
-        };
     }
 }

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Steer.Tun.Journal;
 using static Steer.Tun.MacOS.Interop.IoctlRequests;
 using static Steer.Tun.MacOS.Interop.RouteConstants;
 using static Steer.Tun.MacOS.Interop.SocketConstants;
@@ -14,41 +15,56 @@ namespace Steer.Tun.MacOS;
 /// <summary>
 /// <see cref="IRouter"/> for macOS: interface settings and addresses through ioctls, routes through a PF_ROUTE socket
 /// (RTM_ADD / RTM_DELETE / RTM_GET encoded by <see cref="RouteSocketMessages"/>). A default route is covered by its two
-/// halves (<see cref="DefaultRouteSplit"/>) rather than replacing the host's. Every change is journalled and undone in
-/// reverse order on <see cref="Dispose"/>.
+/// halves (<see cref="DefaultRouteSplit"/>) rather than replacing the host's. Every change is journalled
+/// (<see cref="ChangeJournal"/>) and undone in reverse order on <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
 /// macOS has a single routing table and no route metrics: <see cref="RouteEntry.Table"/> must be
 /// <see cref="RouteEntry.MainTable"/>, and <see cref="RouteEntry.Metric"/> is ignored. A route that already exists
-/// (EEXIST) is left alone and not journalled, so the host's own routes survive Dispose.
+/// (EEXIST) is left alone and not journalled, so the host's own routes survive Dispose. No policy rules, no route
+/// types other than unicast (<see cref="SupportsPolicyRules"/> is false).
 /// </remarks>
 [SupportedOSPlatform("macos")]
-internal sealed class MacOSRouter : IRouter
+internal sealed class MacOSRouter : IRouter, IChangeUndoer
 {
     private const int ReceiveBufferSize = 2048;
     private static readonly TimeSpan s_answerTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Lock _gate = new();
     private readonly SafeMacOSDescriptorHandle _socket;
-    private readonly List<Change> _journal = [];
+    private readonly ChangeJournal _journal;
     private readonly ILogger _logger;
     private int _sequence;
     private bool _disposed;
 
-    /// <summary>Opens the write-only routing socket.</summary>
-    /// <exception cref="TunException">The socket could not be opened.</exception>
-    public MacOSRouter(ILogger? logger)
+    /// <summary>Opens the write-only routing socket, then the journal (undoing leftovers found in its file).</summary>
+    /// <param name="logger">Receives one debug message per change.</param>
+    /// <param name="journalPath">The on-disk journal, or <see langword="null"/> for one in memory only.</param>
+    /// <exception cref="TunException">The socket or the journal could not be opened.</exception>
+    public MacOSRouter(ILogger? logger, string? journalPath = null)
     {
         _logger = logger ?? NullLogger.Instance;
         _socket = OpenRoutingSocket("open the routing socket");
-        // The kernel copies every routing message to every routing socket; changes need no answer (write(2) returns
-        // the error), so this socket never reads and must not fill up with other processes' messages.
-        Interop.Libc.shutdown(_socket.Fd, SHUT_RD);
-        _sequence = Random.Shared.Next();
+        try
+        {
+            // The kernel copies every routing message to every routing socket; changes need no answer (write(2)
+            // returns the error), so this socket never reads and must not fill up with other processes' messages.
+            Interop.Libc.shutdown(_socket.Fd, SHUT_RD);
+            _sequence = Random.Shared.Next();
+            _journal = ChangeJournal.Open(journalPath, this, _logger);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>True on macOS.</summary>
     public static bool IsSupported => OperatingSystem.IsMacOS();
+
+    /// <inheritdoc/>
+    public bool SupportsPolicyRules => false;
 
     /// <inheritdoc/>
     public void SetInterfaceUp(int interfaceIndex, int mtu)
@@ -62,14 +78,17 @@ internal sealed class MacOSRouter : IRouter
             ObjectDisposedException.ThrowIf(_disposed, this);
             string name = MacOSInterfaceControl.NameOf(interfaceIndex, what);
             ThrowIfError(MacOSInterfaceControl.TryGetLink(name, out short flags, out int oldMtu), what);
-            ThrowIfError(MacOSInterfaceControl.TrySetMtu(name, mtu), what);
             bool wasUp = (flags & IFF_UP) != 0;
-            if (!wasUp)
+            _journal.Record(RouterChange.ForLink(interfaceIndex, wasUp, oldMtu, name), () =>
             {
-                ThrowIfError(MacOSInterfaceControl.TrySetFlags(name, (short)(flags | IFF_UP)), what);
-            }
+                ThrowIfError(MacOSInterfaceControl.TrySetMtu(name, mtu), what);
+                if (!wasUp)
+                {
+                    ThrowIfError(MacOSInterfaceControl.TrySetFlags(name, (short)(flags | IFF_UP)), what);
+                }
 
-            _journal.Add(new Change(ChangeKind.Link, interfaceIndex, name, wasUp, oldMtu, default, null));
+                return true;
+            });
             TunLog.RouterChanged(_logger, what);
         }
     }
@@ -88,8 +107,11 @@ internal sealed class MacOSRouter : IRouter
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             string name = MacOSInterfaceControl.NameOf(interfaceIndex, what);
-            ThrowIfError(MacOSInterfaceControl.TryAddAddress(name, address), what);
-            _journal.Add(new Change(ChangeKind.Address, interfaceIndex, name, false, 0, address, null));
+            _journal.Record(RouterChange.ForAddress(interfaceIndex, address, name), () =>
+            {
+                ThrowIfError(MacOSInterfaceControl.TryAddAddress(name, address), what);
+                return true;
+            });
             TunLog.RouterChanged(_logger, what);
 
             int hostPrefix = address.Address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
@@ -134,21 +156,17 @@ internal sealed class MacOSRouter : IRouter
             {
                 RouteEntry entry = route with { Destination = part };
                 string what = "remove route " + entry;
-                int error = SendChange(RTM_DELETE, entry);
-                bool wasPresent = error == 0;
-                if (error != 0 && !IsAlreadyGone(error))
+                bool ours = _journal.Contains(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == entry);
+                bool wasPresent = false;
+                if (ours)
                 {
-                    throw MacOSErrors.OperationFailed(what, error);
+                    wasPresent = DeleteRoute(entry, what);
+                    _journal.Forget(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == entry);
                 }
-
-                int added = _journal.FindLastIndex(c => c.Kind == ChangeKind.AddedRoute && c.Route == entry);
-                if (added >= 0)
+                else
                 {
-                    _journal.RemoveAt(added);
-                }
-                else if (wasPresent)
-                {
-                    _journal.Add(new Change(ChangeKind.RemovedRoute, entry.InterfaceIndex, null, false, 0, default, entry));
+                    // Someone else's route: journalled first, so that Dispose (or a recovery) adds it back.
+                    _journal.Record(RouterChange.ForRemovedRoute(entry), () => wasPresent = DeleteRoute(entry, what));
                 }
 
                 TunLog.RouterChanged(_logger, wasPresent ? what : what + " (already gone)");
@@ -238,7 +256,19 @@ internal sealed class MacOSRouter : IRouter
         }
     }
 
-    /// <summary>Undoes every journalled change in reverse order, then closes the socket. Never throws.</summary>
+    /// <inheritdoc/>
+    public void AddRule(RoutingRule rule) => throw PolicyRoutingNotSupported();
+
+    /// <inheritdoc/>
+    public void RemoveRule(RoutingRule rule) => throw PolicyRoutingNotSupported();
+
+    /// <inheritdoc/>
+    public void FlushTable(int table, AddressFamily family) => throw PolicyRoutingNotSupported();
+
+    /// <summary>
+    /// Undoes every journalled change in reverse order, then closes the socket; deletes the journal file when
+    /// everything was undone. Never throws.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -249,69 +279,92 @@ internal sealed class MacOSRouter : IRouter
             }
 
             _disposed = true;
-            for (int i = _journal.Count - 1; i >= 0; i--)
-            {
-                Undo(_journal[i]);
-            }
-
-            _journal.Clear();
+            _journal.UndoAllAndClose(this);
             _socket.Dispose();
         }
+    }
+
+    /// <inheritdoc/>
+    string? IChangeUndoer.Undo(RouterChange change)
+    {
+        string what = change.DescribeUndo();
+        if ((change.Kind is RouterChangeKind.Link or RouterChangeKind.Address) && !IsSameInterface(change))
+        {
+            // utun names and indexes are reused: never touch another program's interface.
+            return $"interface #{change.InterfaceIndex} ({change.InterfaceName}) is gone";
+        }
+
+        int error = change.Kind switch
+        {
+            RouterChangeKind.Link => UndoLink(change),
+            RouterChangeKind.Address => MacOSInterfaceControl.TryRemoveAddress(change.InterfaceName!, change.Address.GetValueOrDefault()),
+            RouterChangeKind.AddedRoute => SendChange(RTM_DELETE, change.Route!),
+            RouterChangeKind.RemovedRoute => SendChange(RTM_ADD, change.Route!),
+            _ => throw new NotSupportedException($"Cannot {what} on macOS: {change.Kind} changes are made by another operating system's router."),
+        };
+
+        if (error == 0)
+        {
+            return null;
+        }
+
+        if (IsAlreadyGone(error) || (change.Kind == RouterChangeKind.RemovedRoute && error == MacOSErrors.EEXIST))
+        {
+            return MacOSErrors.Name(error);
+        }
+
+        throw MacOSErrors.OperationFailed(what, error);
+    }
+
+    /// <summary>True when the change's interface index still has the name it had when the change was made.</summary>
+    private static bool IsSameInterface(RouterChange change)
+        => change.InterfaceName is { } name && MacOSInterfaceControl.IndexOf(name) == change.InterfaceIndex;
+
+    private static PlatformNotSupportedException PolicyRoutingNotSupported()
+        => new("Policy routing rules and routing tables are Linux-only: macOS has a single routing table (IRouter.SupportsPolicyRules is false).");
+
+    /// <summary>Deletes a route; returns false when it was already gone.</summary>
+    private bool DeleteRoute(RouteEntry entry, string what)
+    {
+        int error = SendChange(RTM_DELETE, entry);
+        if (error != 0 && !IsAlreadyGone(error))
+        {
+            throw MacOSErrors.OperationFailed(what, error);
+        }
+
+        return error == 0;
     }
 
     private void AddRoutePart(RouteEntry entry)
     {
         string what = "add route " + entry;
-        int error = SendChange(RTM_ADD, entry);
-        if (error == MacOSErrors.EEXIST)
+        _journal.Record(RouterChange.ForAddedRoute(entry), () =>
         {
-            MacOSLog.RouteAlreadyPresent(_logger, entry.ToString());
-            return;
-        }
+            int error = SendChange(RTM_ADD, entry);
+            if (error == MacOSErrors.EEXIST)
+            {
+                MacOSLog.RouteAlreadyPresent(_logger, entry.ToString());
+                return false;
+            }
 
-        ThrowIfError(error, what);
-        _journal.Add(new Change(ChangeKind.AddedRoute, entry.InterfaceIndex, null, false, 0, default, entry));
-        TunLog.RouterChanged(_logger, what);
+            ThrowIfError(error, what);
+            TunLog.RouterChanged(_logger, what);
+            return true;
+        });
     }
 
-    private void Undo(Change change)
+    private static int UndoLink(RouterChange change)
     {
-        string what = change.DescribeUndo();
-        TunLog.RouterUndoing(_logger, what);
-        int error = change.Kind switch
-        {
-            ChangeKind.Link => UndoLink(change),
-            ChangeKind.Address => MacOSInterfaceControl.TryRemoveAddress(change.Name!, change.Address),
-            ChangeKind.AddedRoute => SendChange(RTM_DELETE, change.Route!),
-            _ => SendChange(RTM_ADD, change.Route!),
-        };
-
-        if (error == 0)
-        {
-            return;
-        }
-
-        if (IsAlreadyGone(error) || (change.Kind == ChangeKind.RemovedRoute && error == MacOSErrors.EEXIST))
-        {
-            TunLog.RouterUndoNotNeeded(_logger, what, MacOSErrors.Name(error));
-            return;
-        }
-
-        TunLog.RouterUndoFailed(_logger, MacOSErrors.OperationFailed(what, error), what);
-    }
-
-    private static int UndoLink(Change change)
-    {
-        int error = MacOSInterfaceControl.TryGetLink(change.Name!, out short flags, out _);
+        int error = MacOSInterfaceControl.TryGetLink(change.InterfaceName!, out short flags, out _);
         if (error != 0)
         {
             return error;
         }
 
-        error = MacOSInterfaceControl.TrySetMtu(change.Name!, change.Mtu);
+        error = MacOSInterfaceControl.TrySetMtu(change.InterfaceName!, change.Mtu);
         if (error == 0 && !change.WasUp)
         {
-            error = MacOSInterfaceControl.TrySetFlags(change.Name!, (short)(flags & ~IFF_UP));
+            error = MacOSInterfaceControl.TrySetFlags(change.InterfaceName!, (short)(flags & ~IFF_UP));
         }
 
         return error;
@@ -413,6 +466,11 @@ internal sealed class MacOSRouter : IRouter
             throw new ArgumentException($"Route {route} needs an interface index.", nameof(route));
         }
 
+        if (route.Type != RouteType.Unicast)
+        {
+            throw new PlatformNotSupportedException($"Route {route}: {route.Type} routes are Linux-only; macOS routes here are unicast.");
+        }
+
         if (route.Table != RouteEntry.MainTable)
         {
             throw new NotSupportedException($"Route {route}: macOS has a single routing table; only table {RouteEntry.MainTable} (main) is supported.");
@@ -427,25 +485,5 @@ internal sealed class MacOSRouter : IRouter
         {
             throw new ArgumentException($"Route {route} mixes IPv4 and IPv6.", nameof(route));
         }
-    }
-
-    private enum ChangeKind
-    {
-        Link,
-        Address,
-        AddedRoute,
-        RemovedRoute,
-    }
-
-    /// <summary>One journal entry: what was changed, with what is needed to change it back.</summary>
-    private sealed record Change(ChangeKind Kind, int InterfaceIndex, string? Name, bool WasUp, int Mtu, InterfaceAddress Address, RouteEntry? Route)
-    {
-        public string DescribeUndo() => Kind switch
-        {
-            ChangeKind.Link => $"set link #{InterfaceIndex} {(WasUp ? "up" : "down")} with mtu {Mtu}",
-            ChangeKind.Address => $"remove address {Address} dev #{InterfaceIndex}",
-            ChangeKind.AddedRoute => "remove route " + Route,
-            _ => "add route " + Route,
-        };
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Steer.Tun.Journal;
 using Steer.Tun.MacOS;
 using static Steer.Tun.Windows.Interop.Errors;
 using static Steer.Tun.Windows.Interop.NetIoConstants;
@@ -13,14 +14,16 @@ namespace Steer.Tun.Windows;
 /// <see cref="IRouter"/> for Windows over the IP Helper API (no <c>netsh</c>): MTU and interface metric through
 /// Get/SetIpInterfaceEntry, addresses through CreateUnicastIpAddressEntry, routes through CreateIpForwardEntry2 /
 /// DeleteIpForwardEntry2, lookups through GetBestRoute2. A default route is covered by its two halves
-/// (<see cref="DefaultRouteSplit"/>). Every change is journalled and undone in reverse order on <see cref="Dispose"/>.
+/// (<see cref="DefaultRouteSplit"/>). Every change is journalled (<see cref="ChangeJournal"/>) and undone in reverse
+/// order on <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
 /// Windows has one routing table per compartment: <see cref="RouteEntry.Table"/> must be <see cref="RouteEntry.MainTable"/>.
-/// A route or address that already exists is left alone and not journalled.
+/// A route or address that already exists is left alone and not journalled. No policy rules, no route types other
+/// than unicast (<see cref="SupportsPolicyRules"/> is false).
 /// </remarks>
 [SupportedOSPlatform("windows")]
-internal sealed unsafe class WindowsRouter : IRouter
+internal sealed unsafe class WindowsRouter : IRouter, IChangeUndoer
 {
     /// <summary>
     /// The interface metric Steer gives its adapter: low, so that Windows prefers the tunnel's DNS servers and, for
@@ -29,18 +32,25 @@ internal sealed unsafe class WindowsRouter : IRouter
     internal const uint InterfaceMetric = 5;
 
     private readonly Lock _gate = new();
-    private readonly List<Change> _journal = [];
+    private readonly ChangeJournal _journal;
     private readonly ILogger _logger;
     private bool _disposed;
 
-    /// <summary>Creates the router; the IP Helper API needs no handle.</summary>
-    public WindowsRouter(ILogger? logger)
+    /// <summary>Creates the router (the IP Helper API needs no handle) and opens the journal, undoing leftovers found in its file.</summary>
+    /// <param name="logger">Receives one debug message per change.</param>
+    /// <param name="journalPath">The on-disk journal, or <see langword="null"/> for one in memory only.</param>
+    /// <exception cref="TunException">The journal could not be opened.</exception>
+    public WindowsRouter(ILogger? logger, string? journalPath = null)
     {
         _logger = logger ?? NullLogger.Instance;
+        _journal = ChangeJournal.Open(journalPath, this, _logger);
     }
 
     /// <summary>True on Windows.</summary>
     public static bool IsSupported => OperatingSystem.IsWindows();
+
+    /// <inheritdoc/>
+    public bool SupportsPolicyRules => false;
 
     /// <inheritdoc/>
     /// <remarks>
@@ -66,12 +76,18 @@ internal sealed unsafe class WindowsRouter : IRouter
                 }
 
                 ThrowIfError(error, what);
-                Interop.MIB_IPINTERFACE_ROW before = row;
-                row.NlMtu = (uint)mtu;
-                row.UseAutomaticMetric = 0;
-                row.Metric = InterfaceMetric;
-                ThrowIfError(WindowsInterfaceControl.TrySet(row), what);
-                _journal.Add(Change.ForInterface(interfaceIndex, before));
+                RouterChange change = RouterChange.ForInterfaceSettings(
+                    interfaceIndex, family == AF_INET ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6,
+                    (int)row.NlMtu, row.Metric, row.UseAutomaticMetric != 0);
+                _journal.Record(change, () =>
+                {
+                    Interop.MIB_IPINTERFACE_ROW updated = row;
+                    updated.NlMtu = (uint)mtu;
+                    updated.UseAutomaticMetric = 0;
+                    updated.Metric = InterfaceMetric;
+                    ThrowIfError(WindowsInterfaceControl.TrySet(updated), what);
+                    return true;
+                });
             }
 
             TunLog.RouterChanged(_logger, what);
@@ -87,17 +103,20 @@ internal sealed unsafe class WindowsRouter : IRouter
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Interop.MIB_UNICASTIPADDRESS_ROW row = AddressRow(interfaceIndex, address);
-            int error = Interop.IpHelper.CreateUnicastIpAddressEntry(&row);
-            if (error == ERROR_OBJECT_ALREADY_EXISTS)
+            _journal.Record(RouterChange.ForAddress(interfaceIndex, address), () =>
             {
-                WindowsLog.AlreadyPresent(_logger, $"Address {address} on interface #{interfaceIndex}");
-                return;
-            }
+                Interop.MIB_UNICASTIPADDRESS_ROW row = AddressRow(interfaceIndex, address);
+                int error = Interop.IpHelper.CreateUnicastIpAddressEntry(&row);
+                if (error == ERROR_OBJECT_ALREADY_EXISTS)
+                {
+                    WindowsLog.AlreadyPresent(_logger, $"Address {address} on interface #{interfaceIndex}");
+                    return false;
+                }
 
-            ThrowIfError(error, what);
-            _journal.Add(Change.ForAddress(interfaceIndex, address));
-            TunLog.RouterChanged(_logger, what);
+                ThrowIfError(error, what);
+                TunLog.RouterChanged(_logger, what);
+                return true;
+            });
         }
     }
 
@@ -112,17 +131,20 @@ internal sealed unsafe class WindowsRouter : IRouter
             {
                 RouteEntry entry = route with { Destination = part };
                 string what = "add route " + entry;
-                Interop.MIB_IPFORWARD_ROW2 row = RouteRow(entry);
-                int error = Interop.IpHelper.CreateIpForwardEntry2(&row);
-                if (error == ERROR_OBJECT_ALREADY_EXISTS)
+                _journal.Record(RouterChange.ForAddedRoute(entry), () =>
                 {
-                    WindowsLog.AlreadyPresent(_logger, "Route " + entry);
-                    continue;
-                }
+                    Interop.MIB_IPFORWARD_ROW2 row = RouteRow(entry);
+                    int error = Interop.IpHelper.CreateIpForwardEntry2(&row);
+                    if (error == ERROR_OBJECT_ALREADY_EXISTS)
+                    {
+                        WindowsLog.AlreadyPresent(_logger, "Route " + entry);
+                        return false;
+                    }
 
-                ThrowIfError(error, what);
-                _journal.Add(Change.ForRoute(ChangeKind.AddedRoute, entry));
-                TunLog.RouterChanged(_logger, what);
+                    ThrowIfError(error, what);
+                    TunLog.RouterChanged(_logger, what);
+                    return true;
+                });
             }
         }
     }
@@ -138,22 +160,17 @@ internal sealed unsafe class WindowsRouter : IRouter
             {
                 RouteEntry entry = route with { Destination = part };
                 string what = "remove route " + entry;
-                Interop.MIB_IPFORWARD_ROW2 row = RouteRow(entry);
-                int error = Interop.IpHelper.DeleteIpForwardEntry2(&row);
-                bool wasPresent = error == 0;
-                if (error != 0 && error != ERROR_NOT_FOUND)
+                bool ours = _journal.Contains(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == entry);
+                bool wasPresent = false;
+                if (ours)
                 {
-                    ThrowIfError(error, what);
+                    wasPresent = DeleteRoute(entry, what);
+                    _journal.Forget(c => c.Kind == RouterChangeKind.AddedRoute && c.Route == entry);
                 }
-
-                int added = _journal.FindLastIndex(c => c.Kind == ChangeKind.AddedRoute && c.Route == entry);
-                if (added >= 0)
+                else
                 {
-                    _journal.RemoveAt(added);
-                }
-                else if (wasPresent)
-                {
-                    _journal.Add(Change.ForRoute(ChangeKind.RemovedRoute, entry));
+                    // Someone else's route: journalled first, so that Dispose (or a recovery) adds it back.
+                    _journal.Record(RouterChange.ForRemovedRoute(entry), () => wasPresent = DeleteRoute(entry, what));
                 }
 
                 TunLog.RouterChanged(_logger, wasPresent ? what : what + " (already gone)");
@@ -195,7 +212,16 @@ internal sealed unsafe class WindowsRouter : IRouter
         return new RouteEntry(new IPNetwork(destination, hostPrefix), (int)best.InterfaceIndex, gateway, RouteEntry.MainTable, (int)Math.Min(best.Metric, int.MaxValue));
     }
 
-    /// <summary>Undoes every journalled change in reverse order. Never throws.</summary>
+    /// <inheritdoc/>
+    public void AddRule(RoutingRule rule) => throw PolicyRoutingNotSupported();
+
+    /// <inheritdoc/>
+    public void RemoveRule(RoutingRule rule) => throw PolicyRoutingNotSupported();
+
+    /// <inheritdoc/>
+    public void FlushTable(int table, AddressFamily family) => throw PolicyRoutingNotSupported();
+
+    /// <summary>Undoes every journalled change in reverse order; deletes the journal file when everything was undone. Never throws.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -206,57 +232,78 @@ internal sealed unsafe class WindowsRouter : IRouter
             }
 
             _disposed = true;
-            for (int i = _journal.Count - 1; i >= 0; i--)
-            {
-                Undo(_journal[i]);
-            }
-
-            _journal.Clear();
+            _journal.UndoAllAndClose(this);
         }
     }
 
-    private void Undo(Change change)
+    /// <inheritdoc/>
+    string? IChangeUndoer.Undo(RouterChange change)
     {
         string what = change.DescribeUndo();
-        TunLog.RouterUndoing(_logger, what);
         int error;
         switch (change.Kind)
         {
-            case ChangeKind.Interface:
-                error = WindowsInterfaceControl.TrySet(change.Interface);
+            case RouterChangeKind.InterfaceSettings:
+                ushort family = change.Family == AddressFamily.InterNetwork ? AF_INET : AF_INET6;
+                error = WindowsInterfaceControl.TryGet(family, change.InterfaceIndex, out Interop.MIB_IPINTERFACE_ROW row);
+                if (error == 0)
+                {
+                    row.NlMtu = (uint)change.Mtu;
+                    row.Metric = change.Metric;
+                    row.UseAutomaticMetric = change.AutomaticMetric ? (byte)1 : (byte)0;
+                    error = WindowsInterfaceControl.TrySet(row);
+                }
+
                 break;
-            case ChangeKind.Address:
-                Interop.MIB_UNICASTIPADDRESS_ROW address = AddressRow(change.InterfaceIndex, change.Address);
+            case RouterChangeKind.Address:
+                Interop.MIB_UNICASTIPADDRESS_ROW address = AddressRow(change.InterfaceIndex, change.Address.GetValueOrDefault());
                 error = Interop.IpHelper.DeleteUnicastIpAddressEntry(&address);
                 break;
-            case ChangeKind.AddedRoute:
+            case RouterChangeKind.AddedRoute:
                 Interop.MIB_IPFORWARD_ROW2 added = RouteRow(change.Route!);
                 error = Interop.IpHelper.DeleteIpForwardEntry2(&added);
                 break;
-            default:
+            case RouterChangeKind.RemovedRoute:
                 Interop.MIB_IPFORWARD_ROW2 removed = RouteRow(change.Route!);
                 error = Interop.IpHelper.CreateIpForwardEntry2(&removed);
                 if (error == ERROR_OBJECT_ALREADY_EXISTS)
                 {
-                    error = 0;
+                    return WindowsErrors.Describe(error);
                 }
 
                 break;
+            default:
+                throw new NotSupportedException($"Cannot {what} on Windows: {change.Kind} changes are made by another operating system's router.");
         }
 
         if (error == 0)
         {
-            return;
+            return null;
         }
 
         // The adapter (and everything on it) is gone once the TUN device is closed.
         if (error is ERROR_NOT_FOUND or ERROR_FILE_NOT_FOUND or ERROR_INVALID_PARAMETER)
         {
-            TunLog.RouterUndoNotNeeded(_logger, what, WindowsErrors.Describe(error));
-            return;
+            return WindowsErrors.Describe(error);
         }
 
-        TunLog.RouterUndoFailed(_logger, WindowsErrors.OperationFailed(what, error), what);
+        throw WindowsErrors.OperationFailed(what, error);
+    }
+
+    private static PlatformNotSupportedException PolicyRoutingNotSupported()
+        => new("Policy routing rules and routing tables are Linux-only: Windows has a single routing table per compartment (IRouter.SupportsPolicyRules is false).");
+
+    /// <summary>Deletes a route; returns false when it was already gone.</summary>
+    private static bool DeleteRoute(RouteEntry entry, string what)
+    {
+        Interop.MIB_IPFORWARD_ROW2 row = RouteRow(entry);
+        int error = Interop.IpHelper.DeleteIpForwardEntry2(&row);
+        if (error != 0 && error != ERROR_NOT_FOUND)
+        {
+            ThrowIfError(error, what);
+        }
+
+        return error == 0;
     }
 
     private static Interop.MIB_UNICASTIPADDRESS_ROW AddressRow(int interfaceIndex, InterfaceAddress address)
@@ -320,6 +367,11 @@ internal sealed unsafe class WindowsRouter : IRouter
             throw new ArgumentException($"Route {route} needs an interface index.", nameof(route));
         }
 
+        if (route.Type != RouteType.Unicast)
+        {
+            throw new PlatformNotSupportedException($"Route {route}: {route.Type} routes are Linux-only; Windows routes here are unicast.");
+        }
+
         if (route.Table != RouteEntry.MainTable)
         {
             throw new NotSupportedException($"Route {route}: Windows has a single routing table; only table {RouteEntry.MainTable} (main) is supported.");
@@ -334,31 +386,5 @@ internal sealed unsafe class WindowsRouter : IRouter
         {
             throw new ArgumentException($"Route {route} mixes IPv4 and IPv6.", nameof(route));
         }
-    }
-
-    private enum ChangeKind
-    {
-        Interface,
-        Address,
-        AddedRoute,
-        RemovedRoute,
-    }
-
-    /// <summary>One journal entry: what was changed, with what is needed to change it back.</summary>
-    private sealed record Change(ChangeKind Kind, int InterfaceIndex, Interop.MIB_IPINTERFACE_ROW Interface, InterfaceAddress Address, RouteEntry? Route)
-    {
-        public static Change ForInterface(int interfaceIndex, Interop.MIB_IPINTERFACE_ROW before) => new(ChangeKind.Interface, interfaceIndex, before, default, null);
-
-        public static Change ForAddress(int interfaceIndex, InterfaceAddress address) => new(ChangeKind.Address, interfaceIndex, default, address, null);
-
-        public static Change ForRoute(ChangeKind kind, RouteEntry route) => new(kind, route.InterfaceIndex, default, default, route);
-
-        public string DescribeUndo() => Kind switch
-        {
-            ChangeKind.Interface => $"restore link #{InterfaceIndex} ({(Interface.Family == AF_INET ? "IPv4" : "IPv6")}) mtu {Interface.NlMtu} metric {(Interface.UseAutomaticMetric != 0 ? "automatic" : Interface.Metric.ToString(System.Globalization.CultureInfo.InvariantCulture))}",
-            ChangeKind.Address => $"remove address {Address} dev #{InterfaceIndex}",
-            ChangeKind.AddedRoute => "remove route " + Route,
-            _ => "add route " + Route,
-        };
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Org.BouncyCastle.Tls;
@@ -6,22 +7,41 @@ namespace Steer.Protocol.Dtls;
 
 /// <summary>
 /// The data channel over an established DTLS session (both sides): one frame (same header as on TLS) per DTLS
-/// record, a dedicated receive thread (BouncyCastle's receive blocks), serialized sends, and liveness from
-/// keepalives: the channel is healthy while any record arrived within <see cref="DeadAfter"/>.
+/// record; a sender thread that drains a queue of frames and writes them as records into the datagram adapter inside
+/// one batch (one <c>sendmmsg</c> per drain); a receive thread (BouncyCastle's receive blocks); liveness from
+/// keepalives (healthy while any record arrived within <see cref="DeadAfter"/>); and in-band path-MTU probing of
+/// this side's send direction (<see cref="PathMtu"/>, see <see cref="PathMtuProber"/>).
 /// </summary>
 internal sealed partial class DtlsChannel : IDisposable
 {
     /// <summary>A channel that received nothing for this long is not used for data any more.</summary>
     public static readonly TimeSpan DeadAfter = TimeSpan.FromMilliseconds(2500);
 
+    /// <summary>Data frames that may wait for the sender thread; more are dropped (like a NIC queue). Control frames always queue.</summary>
+    private const int MaxQueuedData = 2048;
+
+    /// <summary>Slack in the receive buffer above the largest frame, so BouncyCastle never truncates a valid record.</summary>
+    private const int ReceiveSlack = 64;
+
     private readonly DtlsTransport _transport;
     private readonly Action<ReadOnlyMemory<byte>> _onPacket;
     private readonly int _maxPacket;
+    private readonly int _maxSendable;
     private readonly ILogger _logger;
-    private readonly Lock _sendLock = new();
-    private readonly byte[] _sendBuffer;
+    private readonly IDatagramBatching? _batching;
+    private readonly PathMtuProber _prober;
+    private readonly PathMtuProber.ProbeSender _sendProbe;
+    private readonly Timer _probeTimer;
+    private readonly object _gate = new();
     private readonly Thread _receiver;
+    private readonly Thread _sender;
+    private Queue<Outgoing> _pending = new(256);
+    private Queue<Outgoing> _draining = new(256);
+    private int _queuedData;
+    private bool _senderWaiting;
+    private bool _closing;
     private long _lastReceivedTicks;
+    private long _keepalivesAnswered;
     private volatile bool _closed;
 
     /// <param name="transport">The DTLS session.</param>
@@ -29,22 +49,34 @@ internal sealed partial class DtlsChannel : IDisposable
     /// <param name="maxPacket">Session MTU: larger Data frames are dropped.</param>
     /// <param name="name">Thread name, for diagnostics.</param>
     /// <param name="logger">Logger.</param>
-    public DtlsChannel(DtlsTransport transport, Action<ReadOnlyMemory<byte>> onPacket, int maxPacket, string name, ILogger logger)
+    /// <param name="batching">The datagram adapter under <paramref name="transport"/>, when it batches sends.</param>
+    /// <param name="pathMtu">Path-MTU probing options; null: defaults, searching up to <paramref name="maxPacket"/>.</param>
+    public DtlsChannel(
+        DtlsTransport transport, Action<ReadOnlyMemory<byte>> onPacket, int maxPacket, string name, ILogger logger,
+        IDatagramBatching? batching = null, PathMtuOptions? pathMtu = null)
     {
         _transport = transport;
         _onPacket = onPacket;
         _maxPacket = maxPacket;
         _logger = logger;
-        _sendBuffer = new byte[FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+        _batching = batching;
+
+        // One record carries at most the transport's plaintext limit; BouncyCastle fails the session on more.
+        _maxSendable = Math.Min(maxPacket, transport.GetSendLimit() - FrameCodec.HeaderSize);
+        PathMtuOptions options = pathMtu ?? new PathMtuOptions { MaxMtu = maxPacket };
+        _prober = new PathMtuProber(options with { MaxMtu = Math.Min(options.MaxMtu, _maxSendable), SilenceLimit = DeadAfter });
+        _sendProbe = SendProbe;
         _lastReceivedTicks = Environment.TickCount64;
         _receiver = new Thread(ReceiveLoop) { IsBackground = true, Name = name };
+        _sender = new Thread(SendLoop) { IsBackground = true, Name = name + "-send" };
+        _probeTimer = new Timer(static s => ((DtlsChannel)s!).OnProbeTimer(), this, Timeout.Infinite, Timeout.Infinite);
         _receiver.Start();
+        _sender.Start();
+        _probeTimer.Change(0, Timeout.Infinite);
     }
 
     /// <summary>Packets and bytes carried, and records discarded.</summary>
     public TunnelCounters Counters { get; } = new();
-
-    private long _keepalivesAnswered;
 
     /// <summary>Keepalives answered by the peer.</summary>
     public long KeepalivesAnswered => Interlocked.Read(ref _keepalivesAnswered);
@@ -58,10 +90,20 @@ internal sealed partial class DtlsChannel : IDisposable
     /// <summary>Milliseconds since anything arrived.</summary>
     public long SilentMillis => Environment.TickCount64 - Volatile.Read(ref _lastReceivedTicks);
 
-    /// <summary>Sends one IP packet; false when it was too large or the session is closed.</summary>
+    /// <summary>
+    /// The largest IP packet this side sends over the channel now: probed (1280 until the first probe is answered and
+    /// after a black hole), never above the session MTU; 0 while not even 1280-byte probes get through (then data
+    /// must go over TLS).
+    /// </summary>
+    public int PathMtu => _prober.Mtu;
+
+    /// <summary>The path-MTU state machine of this side's send direction (phase and counters).</summary>
+    public PathMtuProber PathMtuProber => _prober;
+
+    /// <summary>Queues one IP packet for the sender thread; false when it is too large, the queue is full, or the session is closed.</summary>
     public bool TrySendPacket(ReadOnlySpan<byte> packet)
     {
-        if (packet.Length > _maxPacket || !TrySend(FrameType.Data, packet))
+        if (packet.Length > _maxSendable || !TryQueue(FrameType.Data, packet, packet.Length))
         {
             Counters.Dropped();
             return false;
@@ -76,36 +118,113 @@ internal sealed partial class DtlsChannel : IDisposable
     {
         Span<byte> stamp = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(stamp, Environment.TickCount64);
-        return TrySend(FrameType.Keepalive, stamp);
+        return TryQueue(FrameType.Keepalive, stamp, stamp.Length);
     }
 
-    private bool TrySend(FrameType type, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Copies a frame into a pooled buffer and queues it for the sender thread. The payload is
+    /// <paramref name="payload"/> followed by zero padding up to <paramref name="payloadLength"/>.
+    /// </summary>
+    private bool TryQueue(FrameType type, ReadOnlySpan<byte> payload, int payloadLength)
     {
         if (_closed)
         {
             return false;
         }
 
-        lock (_sendLock)
+        int length = FrameCodec.HeaderSize + payloadLength;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+        FrameCodec.WriteHeader(buffer, type, payloadLength);
+        payload.CopyTo(buffer.AsSpan(FrameCodec.HeaderSize));
+        buffer.AsSpan(FrameCodec.HeaderSize + payload.Length, payloadLength - payload.Length).Clear();
+        bool data = type == FrameType.Data;
+        lock (_gate)
         {
-            FrameCodec.WriteHeader(_sendBuffer, type, payload.Length);
-            payload.CopyTo(_sendBuffer.AsSpan(FrameCodec.HeaderSize));
-            try
+            if (!_closing && !_closed && !(data && _queuedData >= MaxQueuedData))
             {
-                _transport.Send(_sendBuffer.AsSpan(0, FrameCodec.HeaderSize + payload.Length));
+                _pending.Enqueue(new Outgoing(buffer, length, data));
+                if (data)
+                {
+                    _queuedData++;
+                }
+
+                if (_senderWaiting)
+                {
+                    Monitor.Pulse(_gate);
+                }
+
                 return true;
             }
-            catch (IOException ex)
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+        return false;
+    }
+
+    /// <summary>Drains the queue: every frame becomes a record written into the adapter; one flush per drain.</summary>
+    private void SendLoop()
+    {
+        while (true)
+        {
+            Queue<Outgoing> batch;
+            lock (_gate)
+            {
+                while (_pending.Count == 0)
+                {
+                    if (_closing || _closed)
+                    {
+                        return;
+                    }
+
+                    _senderWaiting = true;
+                    Monitor.Wait(_gate);
+                    _senderWaiting = false;
+                }
+
+                batch = _pending;
+                _pending = _draining;
+                _draining = batch;
+                _queuedData = 0;
+            }
+
+            _batching?.BeginBatch();
+            try
+            {
+                while (batch.TryDequeue(out Outgoing item))
+                {
+                    try
+                    {
+                        if (!_closed)
+                        {
+                            _transport.Send(item.Buffer, 0, item.Length);
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(item.Buffer);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or ArgumentException)
             {
                 Fail(ex);
-                return false;
+            }
+            finally
+            {
+                _batching?.EndBatch();
+                while (batch.TryDequeue(out Outgoing left))
+                {
+                    ArrayPool<byte>.Shared.Return(left.Buffer);
+                }
             }
         }
     }
 
     private void ReceiveLoop()
     {
-        byte[] buffer = new byte[FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+        // Sized to the largest frame: BouncyCastle allocates a record buffer of this size for every receive call.
+        byte[] buffer = new byte[FrameCodec.HeaderSize + _maxPacket + ReceiveSlack];
+        Span<byte> ack = stackalloc byte[PathProbeFrames.AckLength];
         while (!_closed)
         {
             int length;
@@ -124,9 +243,30 @@ internal sealed partial class DtlsChannel : IDisposable
                 continue;
             }
 
+            ReadOnlySpan<byte> frame = buffer.AsSpan(0, length);
+            if (PathProbeFrames.IsProbeFrame(frame))
+            {
+                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                if (!PathProbeFrames.TryParse(frame, out byte probeType, out ReadOnlySpan<byte> probePayload))
+                {
+                    Counters.Dropped();
+                }
+                else if (probeType == PathProbeFrames.Probe && PathProbeFrames.TryAnswer(probePayload, ack))
+                {
+                    TryQueue(PathProbeFrames.AckType, ack, ack.Length);
+                }
+                else if (probeType == PathProbeFrames.Ack && PathProbeFrames.TryReadAck(probePayload, out uint sequence, out int size)
+                    && _prober.OnAck(sequence, size))
+                {
+                    KickProber();
+                }
+
+                continue;
+            }
+
             try
             {
-                if (!FrameCodec.TryReadFrame(buffer.AsSpan(0, length), out FrameType type, out int offset, out int payloadLength)
+                if (!FrameCodec.TryReadFrame(frame, out FrameType type, out int offset, out int payloadLength)
                     || offset + payloadLength != length)
                 {
                     Counters.Dropped();
@@ -142,7 +282,7 @@ internal sealed partial class DtlsChannel : IDisposable
                         _onPacket(buffer.AsMemory(offset, payloadLength));
                         break;
                     case FrameType.Keepalive:
-                        TrySend(FrameType.KeepaliveAck, payload);
+                        TryQueue(FrameType.KeepaliveAck, payload, payload.Length);
                         break;
                     case FrameType.KeepaliveAck:
                         Interlocked.Increment(ref _keepalivesAnswered);
@@ -163,15 +303,58 @@ internal sealed partial class DtlsChannel : IDisposable
         }
     }
 
-    private void Fail(Exception ex)
+    private void OnProbeTimer()
     {
         if (_closed)
         {
             return;
         }
 
-        _closed = true;
+        long now = Environment.TickCount64;
+        long next = _prober.Tick(now, Volatile.Read(ref _lastReceivedTicks), _sendProbe);
+        try
+        {
+            _probeTimer.Change(Math.Clamp(next - now, 5, 60_000), Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void KickProber()
+    {
+        try
+        {
+            _probeTimer.Change(0, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>A PathProbe frame whose payload is <paramref name="size"/> bytes: the sequence number, then zeros.</summary>
+    private void SendProbe(uint sequence, int size)
+    {
+        Span<byte> head = stackalloc byte[PathProbeFrames.SequenceLength];
+        BinaryPrimitives.WriteUInt32BigEndian(head, sequence);
+        TryQueue(PathProbeFrames.ProbeType, head, Math.Max(size, head.Length));
+    }
+
+    private void Fail(Exception ex)
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            Monitor.PulseAll(_gate);
+        }
+
         LogClosed(_logger, _receiver.Name ?? "dtls", ex.Message);
+        _probeTimer.Dispose();
         try
         {
             _transport.Close();
@@ -181,12 +364,23 @@ internal sealed partial class DtlsChannel : IDisposable
         }
     }
 
-    /// <summary>Sends Close (best effort) and stops the receive thread.</summary>
+    /// <summary>Sends Close (best effort, after what is queued) and stops both threads.</summary>
     public void Dispose()
     {
         if (!_closed)
         {
-            TrySend(FrameType.Close, []);
+            TryQueue(FrameType.Close, [], 0);
+            lock (_gate)
+            {
+                _closing = true;
+                Monitor.PulseAll(_gate);
+            }
+
+            if (Thread.CurrentThread != _sender)
+            {
+                _sender.Join(TimeSpan.FromSeconds(1));
+            }
+
             Fail(new IOException("closed locally"));
         }
 
@@ -194,8 +388,15 @@ internal sealed partial class DtlsChannel : IDisposable
         {
             _receiver.Join(TimeSpan.FromSeconds(2));
         }
+
+        if (Thread.CurrentThread != _sender)
+        {
+            _sender.Join(TimeSpan.FromSeconds(2));
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "DTLS channel {Name} closed: {Reason}")]
     private static partial void LogClosed(ILogger logger, string name, string reason);
+
+    private readonly record struct Outgoing(byte[] Buffer, int Length, bool IsData);
 }

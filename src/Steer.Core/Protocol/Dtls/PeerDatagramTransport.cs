@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using Org.BouncyCastle.Tls;
 
 namespace Steer.Protocol.Dtls;
@@ -9,69 +8,104 @@ namespace Steer.Protocol.Dtls;
 /// <summary>
 /// Gateway side: one DTLS peer behind the gateway's shared UDP socket. The socket's receive loop
 /// <see cref="Deliver"/>s datagrams from this peer's address; BouncyCastle's blocking receive takes them from a
-/// bounded queue (full → the datagram is dropped, as the network would). Sends go straight to the shared socket.
+/// bounded queue (full → the datagram is dropped, as the network would). Sends go to the shared socket: at once, or
+/// inside <see cref="BeginBatch"/> / <see cref="EndBatch"/> together with one <c>sendmmsg</c>.
 /// </summary>
-internal sealed class PeerDatagramTransport(Socket socket, SocketAddress remote, int mtu) : DatagramTransport
+internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatching
 {
-    private readonly Channel<(byte[] Buffer, int Length)> _queue = Channel.CreateBounded<(byte[], int)>(
-        new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private const int QueueCapacity = 1024;
 
+    private readonly Socket _socket;
+    private readonly int _mtu;
+    private readonly UdpBatchOptions _batching;
+    private readonly object _gate = new();
+    private readonly Queue<(byte[] Buffer, int Length)> _queue = new(64);
+    private UdpBatch? _send;
+    private int _batchThread;
     private long _delivered;
+    private bool _waiting;
     private volatile bool _closed;
 
-    public SocketAddress Remote { get; } = remote;
+    /// <param name="socket">The gateway's shared UDP socket.</param>
+    /// <param name="remote">The peer's address (a copy this transport owns).</param>
+    /// <param name="mtu">Outer path MTU assumed for the datagrams.</param>
+    /// <param name="batching">Batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
+    public PeerDatagramTransport(Socket socket, SocketAddress remote, int mtu, UdpBatchOptions? batching = null)
+    {
+        _socket = socket;
+        _mtu = mtu;
+        _batching = batching ?? UdpBatchOptions.Default;
+        Remote = remote;
+    }
+
+    public SocketAddress Remote { get; }
 
     /// <summary>Datagrams handed to this peer so far.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
     public bool IsClosed => _closed;
 
-    /// <summary>Queues a datagram from the peer (copied into a pooled buffer).</summary>
+    /// <summary>The send batch, once the channel used one (counters, mode).</summary>
+    public UdpBatch? SendBatch => _send;
+
+    /// <summary>Queues a datagram from the peer (copied into a pooled buffer); false when closed or the queue is full.</summary>
     public bool Deliver(ReadOnlySpan<byte> datagram)
     {
-        if (_closed)
-        {
-            return false;
-        }
-
         byte[] buffer = ArrayPool<byte>.Shared.Rent(datagram.Length);
         datagram.CopyTo(buffer);
-        if (_queue.Writer.TryWrite((buffer, datagram.Length)))
+        lock (_gate)
         {
-            Interlocked.Increment(ref _delivered);
-            return true;
+            if (!_closed && _queue.Count < QueueCapacity)
+            {
+                _queue.Enqueue((buffer, datagram.Length));
+                _delivered++;
+                if (_waiting)
+                {
+                    Monitor.Pulse(_gate);
+                }
+
+                return true;
+            }
         }
 
         ArrayPool<byte>.Shared.Return(buffer);
         return false;
     }
 
-    public int GetReceiveLimit() => 65507;
+    public int GetReceiveLimit() => _batching.SlotSize;
 
-    public int GetSendLimit() => mtu - 48;
+    public int GetSendLimit() => _mtu - 48;
 
     public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
 
     public int Receive(Span<byte> buffer, int waitMillis)
     {
-        if (!_queue.Reader.TryRead(out (byte[] Buffer, int Length) item))
+        (byte[] Buffer, int Length) item;
+        lock (_gate)
         {
-            if (_closed)
+            long deadline = waitMillis <= 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
+            while (!_queue.TryDequeue(out item))
             {
-                throw new IOException("DTLS peer closed");
-            }
-
-            using var timeout = new CancellationTokenSource(waitMillis <= 0 ? Timeout.Infinite : waitMillis);
-            try
-            {
-                if (!_queue.Reader.WaitToReadAsync(timeout.Token).AsTask().GetAwaiter().GetResult() || !_queue.Reader.TryRead(out item))
+                if (_closed)
                 {
                     throw new IOException("DTLS peer closed");
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                return -1;
+
+                long remaining = deadline - Environment.TickCount64;
+                if (remaining <= 0)
+                {
+                    return -1;
+                }
+
+                _waiting = true;
+                try
+                {
+                    Monitor.Wait(_gate, remaining > int.MaxValue ? Timeout.Infinite : (int)remaining);
+                }
+                finally
+                {
+                    _waiting = false;
+                }
             }
         }
 
@@ -92,7 +126,22 @@ internal sealed class PeerDatagramTransport(Socket socket, SocketAddress remote,
 
         try
         {
-            socket.SendTo(buffer, SocketFlags.None, Remote);
+            if (_send is not null && Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+            {
+                if (!_send.TryAdd(buffer, Remote))
+                {
+                    _send.Flush();
+                    if (!_send.TryAdd(buffer, Remote))
+                    {
+                        _send.SendNow(buffer, Remote);
+                    }
+                }
+
+                return;
+            }
+
+            // Handshake flights, alerts, and sends outside a batch: at once.
+            _socket.SendTo(buffer, SocketFlags.None, Remote);
         }
         catch (SocketException)
         {
@@ -103,13 +152,35 @@ internal sealed class PeerDatagramTransport(Socket socket, SocketAddress remote,
         }
     }
 
+    public void BeginBatch()
+    {
+        _send ??= new UdpBatch(_socket, _batching, withAddresses: false);
+        Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+    }
+
+    public void EndBatch()
+    {
+        Volatile.Write(ref _batchThread, 0);
+        try
+        {
+            _send?.Flush();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public void Close()
     {
-        _closed = true;
-        _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out (byte[] Buffer, int Length) item))
+        lock (_gate)
         {
-            ArrayPool<byte>.Shared.Return(item.Buffer);
+            _closed = true;
+            while (_queue.TryDequeue(out (byte[] Buffer, int Length) item))
+            {
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
+
+            Monitor.PulseAll(_gate);
         }
     }
 }

@@ -4,17 +4,45 @@ using Org.BouncyCastle.Tls;
 namespace Steer.Protocol.Dtls;
 
 /// <summary>
-/// Adapts a connected UDP socket to BouncyCastle's blocking <see cref="DatagramTransport"/> (client side).
+/// Adapts a connected UDP socket to BouncyCastle's blocking <see cref="DatagramTransport"/> (client side), with
+/// batched system calls: one <c>recvmmsg</c> fills a batch that the following <see cref="Receive(Span{byte}, int)"/>
+/// calls hand out one datagram at a time, and records sent inside <see cref="BeginBatch"/> / <see cref="EndBatch"/>
+/// leave with one <c>sendmmsg</c> (see <see cref="UdpBatch"/>, which falls back to one call per datagram).
 /// Unreachable-port errors read as silence: a blocked or filtered path is detected by the channel's keepalives,
 /// not by a socket exception that would fail the DTLS session.
 /// </summary>
-internal sealed class UdpDatagramTransport(Socket socket, int mtu) : DatagramTransport
+internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatching
 {
     private const int UdpOverhead = 48; // IPv6 (40) + UDP (8): the worst case for the outer header.
 
-    public int GetReceiveLimit() => 65507;
+    private readonly Socket _socket;
+    private readonly int _mtu;
+    private readonly UdpBatch _receive;
+    private readonly UdpBatch _send;
+    private int _next;
+    private int _batchThread;
 
-    public int GetSendLimit() => mtu - UdpOverhead;
+    /// <param name="socket">A UDP socket connected to the peer.</param>
+    /// <param name="mtu">Outer path MTU assumed for the datagrams.</param>
+    /// <param name="batching">Batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
+    public UdpDatagramTransport(Socket socket, int mtu, UdpBatchOptions? batching = null)
+    {
+        _socket = socket;
+        _mtu = mtu;
+        batching ??= UdpBatchOptions.Default;
+        _receive = new UdpBatch(socket, batching, withAddresses: false);
+        _send = new UdpBatch(socket, batching, withAddresses: false);
+    }
+
+    /// <summary>The receive side's batch (counters, mode).</summary>
+    public UdpBatch ReceiveBatch => _receive;
+
+    /// <summary>The send side's batch (counters, mode).</summary>
+    public UdpBatch SendBatch => _send;
+
+    public int GetReceiveLimit() => _receive.SlotSize;
+
+    public int GetSendLimit() => _mtu - UdpOverhead;
 
     public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
 
@@ -22,12 +50,27 @@ internal sealed class UdpDatagramTransport(Socket socket, int mtu) : DatagramTra
     {
         try
         {
-            if (!socket.Poll(waitMillis <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(waitMillis), SelectMode.SelectRead))
+            while (true)
             {
-                return -1;
-            }
+                while (_next < _receive.Count)
+                {
+                    ReadOnlySpan<byte> datagram = _receive.Datagram(_next++);
+                    if (datagram.Length == 0)
+                    {
+                        continue; // truncated: dropped
+                    }
 
-            return socket.Receive(buffer, SocketFlags.None);
+                    int length = Math.Min(datagram.Length, buffer.Length);
+                    datagram[..length].CopyTo(buffer);
+                    return length;
+                }
+
+                _next = 0;
+                if (_receive.Receive(waitMillis) == 0)
+                {
+                    return -1;
+                }
+            }
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
         {
@@ -45,13 +88,43 @@ internal sealed class UdpDatagramTransport(Socket socket, int mtu) : DatagramTra
     {
         try
         {
-            socket.Send(buffer, SocketFlags.None);
-        }
-        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.AccessDenied or SocketError.NoBufferSpaceAvailable or SocketError.WouldBlock)
-        {
+            if (Volatile.Read(ref _batchThread) == Environment.CurrentManagedThreadId)
+            {
+                if (!_send.TryAdd(buffer, null))
+                {
+                    _send.Flush();
+                    if (!_send.TryAdd(buffer, null))
+                    {
+                        _send.SendNow(buffer, null);
+                    }
+                }
+
+                return;
+            }
+
             // UDP is best effort: a filtered path (EPERM from a firewall) or a full buffer drops the datagram.
+            _send.SendNow(buffer, null);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new IOException("DTLS socket closed");
         }
     }
 
-    public void Close() => socket.Dispose();
+    public void BeginBatch() => Volatile.Write(ref _batchThread, Environment.CurrentManagedThreadId);
+
+    public void EndBatch()
+    {
+        Volatile.Write(ref _batchThread, 0);
+        try
+        {
+            _send.Flush();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed while the batch was open: the records are gone with the socket.
+        }
+    }
+
+    public void Close() => _socket.Dispose();
 }

@@ -8,7 +8,7 @@ namespace Steer.Tun.Linux.Netlink;
 /// <summary>
 /// Encoding and decoding of the rtnetlink messages Steer uses, as pure functions over spans so that unit tests can
 /// check the bytes. Layouts and constants are those of <c>linux/netlink.h</c>, <c>linux/rtnetlink.h</c>,
-/// <c>linux/if_link.h</c> and <c>linux/if_addr.h</c>.
+/// <c>linux/if_link.h</c>, <c>linux/if_addr.h</c> and <c>linux/fib_rules.h</c>.
 /// </summary>
 internal static class RtNetlink
 {
@@ -17,6 +17,7 @@ internal static class RtNetlink
     internal const int IfInfoMsgSize = 16;  // u8 family, u8 pad, u16 type, s32 index, u32 flags, u32 change
     internal const int IfAddrMsgSize = 8;   // u8 family, u8 prefixlen, u8 flags, u8 scope, u32 index
     internal const int RtMsgSize = 12;      // u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags
+    internal const int FibRuleHdrSize = 12; // u8 family, dst_len, src_len, tos, table, res1, res2, action; u32 flags
     internal const int RtAttrSize = 4;      // u16 len, u16 type
     internal const int NlMsgErrSize = 4 + NlMsgHdrSize; // s32 error, struct nlmsghdr msg
 
@@ -30,10 +31,15 @@ internal static class RtNetlink
     internal const ushort RTM_NEWROUTE = 24;
     internal const ushort RTM_DELROUTE = 25;
     internal const ushort RTM_GETROUTE = 26;
+    internal const ushort RTM_NEWRULE = 32;
+    internal const ushort RTM_DELRULE = 33;
 
     // nlmsg_flags
     internal const ushort NLM_F_REQUEST = 0x1;
     internal const ushort NLM_F_ACK = 0x4;
+    internal const ushort NLM_F_ROOT = 0x100;
+    internal const ushort NLM_F_MATCH = 0x200;
+    internal const ushort NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
     internal const ushort NLM_F_REPLACE = 0x100;
     internal const ushort NLM_F_EXCL = 0x200;
     internal const ushort NLM_F_CREATE = 0x400;
@@ -70,8 +76,24 @@ internal static class RtNetlink
     internal const byte RTN_UNSPEC = 0;
     internal const byte RTN_UNICAST = 1;
     internal const byte RTN_LOCAL = 2;
+    internal const byte RTN_BLACKHOLE = 6;
+    internal const byte RTN_UNREACHABLE = 7;
+    internal const byte RTN_PROHIBIT = 8;
+    internal const byte RTN_THROW = 9;
     internal const byte RT_TABLE_UNSPEC = 0;
     internal const uint RTM_F_LOOKUP_TABLE = 0x1000;
+
+    // policy rules (linux/fib_rules.h)
+    internal const ushort FRA_DST = 1;
+    internal const ushort FRA_PRIORITY = 6;
+    internal const ushort FRA_FWMARK = 10;
+    internal const ushort FRA_SUPPRESS_PREFIXLEN = 14;
+    internal const ushort FRA_TABLE = 15;
+    internal const ushort FRA_FWMASK = 16;
+    internal const ushort FRA_IP_PROTO = 22;
+    internal const ushort FRA_DPORT_RANGE = 24;
+    internal const byte FR_ACT_TO_TBL = 1;
+    internal const uint FIB_RULE_INVERT = 0x2;
 
     internal const byte AF_INET = 2;
     internal const byte AF_INET6 = 10;
@@ -136,13 +158,17 @@ internal static class RtNetlink
 
     /// <summary>
     /// RTM_NEWROUTE (create or replace) or RTM_DELROUTE. Attributes, in this order: RTA_DST (omitted for a default
-    /// route), RTA_OIF, RTA_GATEWAY (if any), RTA_PRIORITY (if not 0), RTA_TABLE. An added route without a gateway
-    /// has scope link; a deletion uses scope nowhere and no protocol or type, so that it matches any of them.
+    /// route), RTA_OIF (if there is an interface), RTA_GATEWAY (if any), RTA_PRIORITY (if not 0), RTA_TABLE. An added
+    /// unicast route without a gateway has scope link; throw, blackhole and unreachable routes have scope universe and
+    /// their own rtm_type. A deletion uses scope nowhere and no protocol, so that it matches any of them, and no type
+    /// for a unicast route.
     /// </summary>
     internal static int EncodeRoute(Span<byte> buffer, uint sequence, bool add, RouteEntry route)
     {
         bool v4 = route.Destination.BaseAddress.AddressFamily == AddressFamily.InterNetwork;
         ushort flags = add ? (ushort)(RequestAck | NLM_F_CREATE | NLM_F_REPLACE) : RequestAck;
+        bool unicast = route.Type == RouteType.Unicast;
+        byte scope = !add ? RT_SCOPE_NOWHERE : unicast && route.Gateway is null ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
         var w = new NetlinkWriter(buffer, add ? RTM_NEWROUTE : RTM_DELROUTE, flags, sequence);
         w.WriteByte(v4 ? AF_INET : AF_INET6);                      // rtm_family
         w.WriteByte((byte)route.Destination.PrefixLength);         // rtm_dst_len
@@ -150,15 +176,19 @@ internal static class RtNetlink
         w.WriteByte(0);                                            // rtm_tos
         w.WriteByte(route.Table is > 0 and < 256 ? (byte)route.Table : RT_TABLE_UNSPEC); // rtm_table
         w.WriteByte(add ? RTPROT_STATIC : RTPROT_UNSPEC);          // rtm_protocol
-        w.WriteByte(!add ? RT_SCOPE_NOWHERE : route.Gateway is null ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE); // rtm_scope
-        w.WriteByte(add ? RTN_UNICAST : RTN_UNSPEC);               // rtm_type
+        w.WriteByte(scope);                                        // rtm_scope
+        w.WriteByte(add || !unicast ? ToKernelType(route.Type) : RTN_UNSPEC); // rtm_type
         w.WriteUInt32(0);                                          // rtm_flags
         if (route.Destination.PrefixLength > 0)
         {
             w.AttributeAddress(RTA_DST, route.Destination.BaseAddress);
         }
 
-        w.AttributeUInt32(RTA_OIF, (uint)route.InterfaceIndex);
+        if (route.InterfaceIndex > 0)
+        {
+            w.AttributeUInt32(RTA_OIF, (uint)route.InterfaceIndex);
+        }
+
         if (route.Gateway is not null)
         {
             w.AttributeAddress(RTA_GATEWAY, route.Gateway);
@@ -171,6 +201,104 @@ internal static class RtNetlink
 
         w.AttributeUInt32(RTA_TABLE, (uint)route.Table);
         return w.Finish();
+    }
+
+    /// <summary>The rtm_type of a <see cref="RouteType"/>.</summary>
+    internal static byte ToKernelType(RouteType type) => type switch
+    {
+        RouteType.Unicast => RTN_UNICAST,
+        RouteType.Throw => RTN_THROW,
+        RouteType.Blackhole => RTN_BLACKHOLE,
+        RouteType.Unreachable => RTN_UNREACHABLE,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown route type."),
+    };
+
+    /// <summary>
+    /// RTM_NEWRULE (create, fail with EEXIST if an identical rule exists) or RTM_DELRULE, laid out as
+    /// <c>ip rule add|del [not] pref P [to PREFIX] [fwmark M/0xffffffff] [ipproto N] [dport A-B]
+    /// [suppress_prefixlength L] table T</c> sends it: a fib_rule_hdr (action FR_ACT_TO_TBL, FIB_RULE_INVERT for
+    /// "not", the table when below 256, else RT_TABLE_UNSPEC), then FRA_PRIORITY, FRA_DST, FRA_FWMARK + FRA_FWMASK,
+    /// FRA_IP_PROTO (u8), FRA_DPORT_RANGE (two host-order u16), FRA_SUPPRESS_PREFIXLEN and, for a table of 256 or
+    /// more, FRA_TABLE.
+    /// </summary>
+    internal static int EncodeRule(Span<byte> buffer, uint sequence, bool add, RoutingRule rule)
+    {
+        bool v4 = rule.Family == AddressFamily.InterNetwork;
+        ushort flags = add ? (ushort)(RequestAck | NLM_F_CREATE | NLM_F_EXCL) : RequestAck;
+        var w = new NetlinkWriter(buffer, add ? RTM_NEWRULE : RTM_DELRULE, flags, sequence);
+        w.WriteByte(v4 ? AF_INET : AF_INET6);                                // family
+        w.WriteByte((byte)(rule.Destination?.PrefixLength ?? 0));             // dst_len
+        w.WriteByte(0);                                                      // src_len
+        w.WriteByte(0);                                                      // tos
+        w.WriteByte(rule.Table is > 0 and < 256 ? (byte)rule.Table : RT_TABLE_UNSPEC); // table
+        w.WriteByte(0);                                                      // res1
+        w.WriteByte(0);                                                      // res2
+        w.WriteByte(FR_ACT_TO_TBL);                                          // action
+        w.WriteUInt32(rule.Invert ? FIB_RULE_INVERT : 0);                    // flags
+        w.AttributeUInt32(FRA_PRIORITY, (uint)rule.Priority);
+        if (rule.Destination is { } destination)
+        {
+            w.AttributeAddress(FRA_DST, destination.BaseAddress);
+        }
+
+        if (rule.FirewallMark is { } mark)
+        {
+            w.AttributeUInt32(FRA_FWMARK, mark);
+            w.AttributeUInt32(FRA_FWMASK, uint.MaxValue);
+        }
+
+        if (rule.IpProtocol is { } protocol)
+        {
+            w.Attribute(FRA_IP_PROTO, [(byte)protocol]);
+        }
+
+        if (rule.DestinationPorts is { } ports)
+        {
+            Span<byte> range = stackalloc byte[4]; // struct fib_rule_port_range { __u16 start; __u16 end; }, host order
+            MemoryMarshal.Write(range, in ports.First);
+            MemoryMarshal.Write(range[2..], in ports.Last);
+            w.Attribute(FRA_DPORT_RANGE, range);
+        }
+
+        if (rule.SuppressPrefixLength is { } suppress)
+        {
+            w.AttributeUInt32(FRA_SUPPRESS_PREFIXLEN, (uint)suppress);
+        }
+
+        if (rule.Table >= 256)
+        {
+            w.AttributeUInt32(FRA_TABLE, (uint)rule.Table);
+        }
+
+        return w.Finish();
+    }
+
+    /// <summary>RTM_GETROUTE with NLM_F_DUMP for every route of a family (<c>ip route show table all</c>); answered by RTM_NEWROUTE messages and NLMSG_DONE.</summary>
+    internal static int EncodeDumpRoutes(Span<byte> buffer, uint sequence, AddressFamily family)
+    {
+        var w = new NetlinkWriter(buffer, RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, sequence);
+        w.WriteByte(family == AddressFamily.InterNetwork ? AF_INET : AF_INET6);
+        for (int i = 0; i < RtMsgSize - 1; i++)
+        {
+            w.WriteByte(0);
+        }
+
+        return w.Finish();
+    }
+
+    /// <summary>
+    /// Turns one RTM_NEWROUTE message of a dump into the RTM_DELROUTE that deletes exactly that route (the same
+    /// header and attributes, as <c>ip route flush</c> does), in place.
+    /// </summary>
+    internal static void MakeDeleteFromDump(Span<byte> message, uint sequence)
+    {
+        ushort type = RTM_DELROUTE;
+        ushort flags = RequestAck;
+        uint pid = 0;
+        MemoryMarshal.Write(message[4..], in type);
+        MemoryMarshal.Write(message[6..], in flags);
+        MemoryMarshal.Write(message[8..], in sequence);
+        MemoryMarshal.Write(message[12..], in pid);
     }
 
     /// <summary>
@@ -258,7 +386,8 @@ internal static class RtNetlink
 
     /// <summary>
     /// Decodes an RTM_NEWROUTE message (the answer to RTM_GETROUTE, or one entry of a dump) into a route:
-    /// RTA_DST/rtm_dst_len, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY and RTA_TABLE (falling back to rtm_table).
+    /// RTA_DST/rtm_dst_len, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY and RTA_TABLE (falling back to rtm_table); throw,
+    /// blackhole and unreachable routes get their <see cref="RouteType"/> and no interface.
     /// </summary>
     /// <param name="message">One complete message, starting with its nlmsghdr.</param>
     /// <param name="routeType">The route's rtm_type (RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE, …).</param>
@@ -317,7 +446,16 @@ internal static class RtNetlink
         }
 
         var network = new IPNetwork(InterfaceAddress.Mask(destination, dstLen), dstLen);
-        return new RouteEntry(network, oif, gateway, table, metric);
+        RouteType? kind = routeType switch
+        {
+            RTN_THROW => RouteType.Throw,
+            RTN_BLACKHOLE => RouteType.Blackhole,
+            RTN_UNREACHABLE => RouteType.Unreachable,
+            _ => null,
+        };
+        return kind is { } withoutInterface
+            ? RouteEntry.WithoutInterface(withoutInterface, network, table, metric) // the kernel shows IPv6 ones on lo: no interface here
+            : new RouteEntry(network, oif, gateway, table, metric);
     }
 
     /// <summary>Decodes an RTM_NEWLINK message: the link's flags (IFF_UP, …) and its IFLA_MTU.</summary>
