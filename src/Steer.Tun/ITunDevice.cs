@@ -20,6 +20,13 @@ public interface ITunDevice : IAsyncDisposable
     /// <summary>The MTU the device was created with, in bytes.</summary>
     int Mtu { get; }
 
+    /// <summary>
+    /// True when the kernel hands this device TCP super-packets and partial checksums (Linux offloads, see
+    /// <see cref="TunDeviceOptions.Offload"/>), which the device segments and completes itself: reads still return one
+    /// IP packet each. False on macOS and Windows, and on Linux when offloads were not asked for or were refused.
+    /// </summary>
+    bool OffloadEnabled { get; }
+
     /// <summary>Reads one IP packet into <paramref name="buffer"/>.</summary>
     /// <param name="buffer">Destination; should be at least <see cref="Mtu"/> bytes long.</param>
     /// <param name="cancellationToken">Cancels the wait for a packet.</param>

@@ -23,6 +23,20 @@ public sealed class TunDeviceOptions
     /// <summary>MTU of the interface in bytes (576–65535). Default 1400.</summary>
     public int Mtu { get; set; } = 1400;
 
+    /// <summary>
+    /// Linux: ask the kernel for TUN offloads (IFF_VNET_HDR with checksum and TCP segmentation offload), so that one
+    /// read can carry a TCP super-packet of up to 64 KiB, which the device cuts into MTU-sized segments itself; reads and
+    /// writes still carry one IP packet each. When the kernel refuses, the device works without them (see
+    /// <see cref="ITunDevice.OffloadEnabled"/>). Ignored on macOS and Windows. Default true.
+    /// </summary>
+    public bool Offload { get; set; } = true;
+
+    /// <summary>
+    /// The TUN_F_* flags passed to TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). Tests set an invalid bit to
+    /// exercise the fallback when the kernel refuses.
+    /// </summary>
+    internal uint OffloadFlags { get; set; } = 0x01 | 0x02 | 0x04;
+
     /// <summary>Checks the options; the exception names the offending option.</summary>
     /// <param name="argumentName">The caller's parameter name, used as the prefix of the option's name.</param>
     /// <exception cref="ArgumentException">An option is out of range.</exception>

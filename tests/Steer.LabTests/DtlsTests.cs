@@ -29,7 +29,8 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         output.WriteLine(status.ToString());
         Assert.Equal("dtls", status.GetProperty("transport").GetString());
         Assert.True(status.GetProperty("dtlsPacketsReceived").GetInt64() > 10_000, "the download came over DTLS");
-        Assert.True(gatewayAfter.GetProperty("udpDatagrams").GetInt64() - gatewayBefore.GetProperty("udpDatagrams").GetInt64() > 1_000);
+        // The client's ACKs (TCP acknowledges every second segment or fewer under load, and stretch ACKs are common).
+        Assert.True(gatewayAfter.GetProperty("udpDatagrams").GetInt64() - gatewayBefore.GetProperty("udpDatagrams").GetInt64() > 200);
         JsonElement session = gatewayAfter.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("deviceId").GetString() == "lab-dtls");
         Assert.Equal("dtls", session.GetProperty("transport").GetString());
         Assert.True(session.GetProperty("dtlsPacketsSent").GetInt64() > 10_000);
@@ -123,11 +124,20 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         // The client's SYN advertises MSS 1460 (interface MTU 1500); the gateway must clamp it to 1360 so the
         // server's segments fit the 1400-byte tunnel. Look at the server's socket while a slow download runs.
         Task<(bool, string)> download = DownloadIntactAsync(8_000_000, "2M");
-        await Task.Delay(1500, Ct);
-        LabCommandResult ss = await LabProcess.RunAsync(Lab.Topology.InetNamespace, "ss", ["-tin", "sport", "=", ":80"], TimeSpan.FromSeconds(10), Ct);
+        LabCommandResult ss;
+        System.Text.RegularExpressions.Match mss;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            await Task.Delay(250, Ct);
+            ss = await LabProcess.RunAsync(Lab.Topology.InetNamespace, "ss", ["-tin", "sport", "=", ":80"], TimeSpan.FromSeconds(10), Ct);
+
+            // "mss" is the server's send MSS: the clamped 1360 minus 12 bytes of TCP timestamps (unclamped: 1448).
+            mss = System.Text.RegularExpressions.Regex.Match(ss.StandardOutput, @"\smss:(\d+)");
+        }
+        while (!mss.Success && waited.Elapsed < TimeSpan.FromSeconds(8));
+
         output.WriteLine(ss.StandardOutput);
-        // "mss" is the server's send MSS: the clamped 1360 minus 12 bytes of TCP timestamps (unclamped: 1448).
-        System.Text.RegularExpressions.Match mss = System.Text.RegularExpressions.Regex.Match(ss.StandardOutput, @"\smss:(\d+)");
         Assert.True(mss.Success, ss.StandardOutput);
         Assert.InRange(int.Parse(mss.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1300, 1360);
         (bool ok, string detail) = await download;

@@ -41,6 +41,10 @@ internal sealed class MacOSTunDevice : ITunDevice
     /// <inheritdoc/>
     public int Mtu { get; }
 
+    /// <inheritdoc/>
+    /// <remarks>Always false: utun has no offloads here.</remarks>
+    public bool OffloadEnabled => false;
+
     /// <summary>
     /// Creates a utun interface: socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL), CTLIOCGINFO for the utun control,
     /// connect with the unit (utunN is unit N + 1, 0 is the next free one), UTUN_OPT_IFNAME for the name, then the MTU.

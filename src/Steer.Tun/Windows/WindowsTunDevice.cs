@@ -47,6 +47,10 @@ internal sealed class WindowsTunDevice : ITunDevice
     /// <inheritdoc/>
     public int Mtu { get; }
 
+    /// <inheritdoc/>
+    /// <remarks>Always false: Wintun has no offloads here.</remarks>
+    public bool OffloadEnabled => false;
+
     /// <summary>Packets dropped because the send ring was full (Wintun's ERROR_BUFFER_OVERFLOW), as a NIC drops them.</summary>
     internal long DroppedPackets => Interlocked.Read(ref _droppedPackets);
 

@@ -18,6 +18,27 @@ internal static partial class Interop
 
         /// <summary>No 4-byte packet-information header in front of each packet.</summary>
         internal const short IFF_NO_PI = 0x1000;
+
+        /// <summary>A <c>struct virtio_net_hdr</c> in front of each packet read or written (offloads).</summary>
+        internal const short IFF_VNET_HDR = 0x4000;
+
+        /// <summary>_IOR('T', 207, unsigned int): the IFF_* flags this kernel's TUN driver supports.</summary>
+        internal const int TUNGETFEATURES = unchecked((int)0x800454CF);
+
+        /// <summary>_IOW('T', 208, unsigned int): the offloads user space can take (the argument is the value itself).</summary>
+        internal const int TUNSETOFFLOAD = 0x400454D0;
+
+        /// <summary>_IOW('T', 216, int): the size of the virtio header (the argument points to an int).</summary>
+        internal const int TUNSETVNETHDRSZ = 0x400454D8;
+
+        /// <summary>TUN_F_CSUM: user space accepts packets with a partial checksum.</summary>
+        internal const uint TUN_F_CSUM = 0x01;
+
+        /// <summary>TUN_F_TSO4: user space accepts TCPv4 super-packets (needs TUN_F_CSUM).</summary>
+        internal const uint TUN_F_TSO4 = 0x02;
+
+        /// <summary>TUN_F_TSO6: user space accepts TCPv6 super-packets (needs TUN_F_CSUM).</summary>
+        internal const uint TUN_F_TSO6 = 0x04;
     }
 
     /// <summary>
