@@ -4,7 +4,8 @@
 # `apt-get update` only when a package is missing. Runs as root, or through sudo when not root.
 set -euo pipefail
 
-packages=(iproute2 nftables iperf3 curl procps iputils-ping dnsmasq-base)
+# dbus-daemon: the DNS tests start a private bus of their own (never the system bus) with a fake systemd-resolved.
+packages=(iproute2 nftables iperf3 curl procps iputils-ping dnsmasq-base dbus-daemon)
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 
@@ -29,7 +30,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
   done
 else
   # Not Debian: only check the commands and say what is missing.
-  for command in ip nft iperf3 curl sysctl ping dnsmasq; do
+  for command in ip nft iperf3 curl sysctl ping dnsmasq dbus-daemon; do
     command -v "$command" >/dev/null 2>&1 || missing+=("$command")
   done
   if ((${#missing[@]} > 0)); then

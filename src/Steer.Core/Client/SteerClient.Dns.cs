@@ -69,7 +69,10 @@ public sealed partial class SteerClient
             return;
         }
 
-        IPAddress listen = _options.DnsListenAddress;
+        // systemd-resolved sends a link's queries out of that link (bound to the TUN), so there the stub must listen on
+        // the TUN's own inner address (delivered locally); a loopback address would be written into the TUN.
+        DnsBackend backend = DnsConfigurator.DetectBackend(DnsConfiguratorOptions);
+        IPAddress listen = backend == DnsBackend.SystemdResolved && _innerIPv4 is { } inner ? inner.Address : _options.DnsListenAddress;
         IPAddress? direct = DnsConfigurator.GetSystemServers(DnsConfiguratorOptions).FirstOrDefault(a => !a.Equals(listen));
         if (direct is null)
         {
@@ -111,7 +114,7 @@ public sealed partial class SteerClient
 
         _dnsStub = stub;
         _dnsConfigurator = configurator;
-        LogDnsUp(_logger, stub.LocalEndPoint.ToString(), tunnelResolver.ToString(), direct?.ToString() ?? "-");
+        LogDnsUp(_logger, backend.ToString(), stub.LocalEndPoint.ToString(), tunnelResolver.ToString(), direct?.ToString() ?? "-");
         UpdateStatus(s => s with { DnsStub = stub.LocalEndPoint.ToString() });
     }
 
@@ -141,6 +144,6 @@ public sealed partial class SteerClient
     [LoggerMessage(Level = LogLevel.Warning, Message = "No DNS server in {Path}: names that go direct are resolved through the tunnel too")]
     private static partial void LogNoDirectResolver(ILogger logger, string path);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "DNS: the OS resolves through {Stub}; steered names via {Tunnel} in the tunnel, the others via {Direct}")]
-    private static partial void LogDnsUp(ILogger logger, string stub, string tunnel, string direct);
+    [LoggerMessage(Level = LogLevel.Information, Message = "DNS ({Backend}): the OS resolves through {Stub}; steered names via {Tunnel} in the tunnel, the others via {Direct}")]
+    private static partial void LogDnsUp(ILogger logger, string backend, string stub, string tunnel, string direct);
 }

@@ -9,8 +9,30 @@ public sealed class DnsConfiguration
     /// <summary>The longest domain name, in characters, without the trailing dot.</summary>
     public const int MaxDomainLength = 253;
 
+    /// <summary>The standard DNS port.</summary>
+    public const int DefaultPort = 53;
+
     /// <summary>DNS servers, IPv4 or IPv6, in order of preference. At least one is required.</summary>
+    /// <remarks>
+    /// Which address works depends on the backend (<see cref="IDnsConfigurator.Backend"/>). Through
+    /// <see cref="DnsBackend.ResolvConf"/>, macOS and Windows any local or remote address does, such as a stub resolver
+    /// on a loopback address (Steer's 127.53.0.1). Through <see cref="DnsBackend.SystemdResolved"/> the servers belong
+    /// to the tunnel interface (<see cref="InterfaceIndex"/>), and systemd-resolved sends their queries out of that
+    /// interface (IP_UNICAST_IF, and SO_BINDTOIFINDEX while connecting): an address the kernel delivers locally only
+    /// when it is assigned to that interface itself. A stub resolver must therefore listen on the tunnel interface's
+    /// own address (its inner IPv4 address), not on a loopback address: a query to 127.53.0.1 would be routed out of
+    /// the TUN and never reach the stub. That configurator rejects loopback servers. Verified on Linux 6.18 in a
+    /// network namespace, UDP and TCP (test <c>ResolvedLinkRoutingElevatedTests</c>).
+    /// </remarks>
     public IReadOnlyList<IPAddress> Servers { get; set; } = [];
+
+    /// <summary>The UDP and TCP port of every server in <see cref="Servers"/>. Defaults to <see cref="DefaultPort"/> (53).</summary>
+    /// <remarks>
+    /// Only systemd-resolved (<c>SetLinkDNSEx</c>, systemd 246 or later) and macOS (<c>port</c> in the resolver file)
+    /// can send queries to another port; the resolv.conf and Windows configurators throw
+    /// <see cref="NotSupportedException"/> for any port but 53.
+    /// </remarks>
+    public int Port { get; set; } = DefaultPort;
 
     /// <summary>
     /// Domains whose names (and subdomains) go to <see cref="Servers"/>; empty means every name.
@@ -21,7 +43,9 @@ public sealed class DnsConfiguration
     /// <summary>Domains appended to single-label names (the search list). Defaults to empty.</summary>
     public IReadOnlyList<string> SearchDomains { get; set; } = [];
 
-    /// <summary>Index of the tunnel interface; required on Windows, where DNS servers are set per interface.</summary>
+    /// <summary>
+    /// Index of the tunnel interface; required on Windows and with systemd-resolved, where DNS servers are set per interface.
+    /// </summary>
     /// <remarks>Defaults to 0 (none).</remarks>
     public int InterfaceIndex { get; set; }
 
@@ -44,6 +68,11 @@ public sealed class DnsConfiguration
             {
                 throw new ArgumentException($"DnsConfiguration.Servers contains '{server}', which is not an IPv4 or IPv6 address.", argumentName + "." + nameof(Servers));
             }
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"DnsConfiguration.Port {Port} is not a port (1–65535).", argumentName + "." + nameof(Port));
         }
 
         ValidateDomains(MatchDomains, argumentName + "." + nameof(MatchDomains));

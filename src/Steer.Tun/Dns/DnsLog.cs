@@ -22,4 +22,10 @@ internal static partial class DnsLog
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "DNS: search domains {Domains} are not applied: {Reason}")]
     internal static partial void SearchDomainsIgnored(ILogger logger, string domains, string reason);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "DNS: backend {Backend}: {Reason}")]
+    internal static partial void BackendChosen(ILogger logger, DnsBackend backend, string reason);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "DNS: {Target}: {Setting} was not accepted ({Error}); the rest of the configuration is in place")]
+    internal static partial void SettingNotAccepted(ILogger logger, string target, string setting, string error);
 }

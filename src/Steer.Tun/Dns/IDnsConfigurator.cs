@@ -11,6 +11,9 @@ namespace Steer.Tun.Dns;
 /// </remarks>
 public interface IDnsConfigurator : IDisposable
 {
+    /// <summary>The mechanism this configurator drives (never <see cref="DnsBackend.Auto"/>), for logs and status.</summary>
+    DnsBackend Backend { get; }
+
     /// <summary>
     /// Applies <paramref name="configuration"/>. Calling it again replaces the previous configuration; Dispose still
     /// restores what the system had before the first call.

@@ -12,7 +12,8 @@ namespace Steer.Tun.Dns;
 /// </summary>
 /// <remarks>
 /// resolv.conf applies to every name, so only <see cref="DnsConfiguration.MatchDomains"/> = empty is supported; split DNS
-/// on Linux needs systemd-resolved (per-link DNS over D-Bus), which is a separate backend. The class does only file
+/// on Linux needs systemd-resolved (per-link DNS over D-Bus), which is a separate backend
+/// (<see cref="SystemdResolvedConfigurator"/>). The class does only file
 /// I/O, so it is not tied to Linux and is unit-tested on temporary files. A replica left by a run that did not stop
 /// cleanly is put back before the next one starts.
 /// </remarks>
@@ -40,6 +41,9 @@ internal sealed class LinuxResolvConfConfigurator : IDnsConfigurator
         _logger = logger ?? NullLogger.Instance;
     }
 
+    /// <inheritdoc/>
+    public DnsBackend Backend => DnsBackend.ResolvConf;
+
     /// <summary>The text written for a configuration (exposed for tests).</summary>
     internal static string Render(DnsConfiguration configuration, string backupPath)
     {
@@ -66,7 +70,8 @@ internal sealed class LinuxResolvConfConfigurator : IDnsConfigurator
     }
 
     /// <inheritdoc/>
-    /// <exception cref="NotSupportedException"><see cref="DnsConfiguration.MatchDomains"/> is not empty.</exception>
+    /// <exception cref="NotSupportedException"><see cref="DnsConfiguration.MatchDomains"/> is not empty, or
+    /// <see cref="DnsConfiguration.Port"/> is not 53.</exception>
     public void Apply(DnsConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -75,7 +80,13 @@ internal sealed class LinuxResolvConfConfigurator : IDnsConfigurator
         {
             throw new NotSupportedException(
                 $"{_path} sends every name to the same servers, so DNS for only some domains ({string.Join(", ", configuration.MatchDomains)}) " +
-                "cannot be configured through it; that needs systemd-resolved, which Steer does not drive yet. Leave MatchDomains empty to send every name through the tunnel.");
+                "cannot be configured through it; that needs systemd-resolved (DnsBackend.SystemdResolved), which is used where it runs. " +
+                "Leave MatchDomains empty to send every name through the tunnel.");
+        }
+
+        if (configuration.Port != DnsConfiguration.DefaultPort)
+        {
+            throw new NotSupportedException($"{_path} cannot name a DNS port (resolv.conf servers are always reached on port 53), so port {configuration.Port} cannot be configured through it.");
         }
 
         lock (_gate)

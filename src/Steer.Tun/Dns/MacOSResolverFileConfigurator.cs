@@ -45,6 +45,9 @@ internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
         _logger = logger ?? NullLogger.Instance;
     }
 
+    /// <inheritdoc/>
+    public DnsBackend Backend => DnsBackend.MacOSResolverFiles;
+
     /// <summary>The text of the resolver file for <paramref name="domain"/> (exposed for tests).</summary>
     internal static string Render(DnsConfiguration configuration, string domain)
     {
@@ -59,6 +62,11 @@ internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
         foreach (System.Net.IPAddress server in configuration.Servers)
         {
             text.Append("nameserver ").Append(server.ToString()).Append('\n');
+        }
+
+        if (configuration.Port != DnsConfiguration.DefaultPort)
+        {
+            text.Append("port ").Append(configuration.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
         }
 
         return text.ToString();

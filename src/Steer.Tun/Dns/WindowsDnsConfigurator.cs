@@ -34,7 +34,11 @@ internal sealed unsafe class WindowsDnsConfigurator : IDnsConfigurator
     }
 
     /// <inheritdoc/>
+    public DnsBackend Backend => DnsBackend.WindowsNrpt;
+
+    /// <inheritdoc/>
     /// <exception cref="ArgumentException"><see cref="DnsConfiguration.InterfaceIndex"/> is not set.</exception>
+    /// <exception cref="NotSupportedException"><see cref="DnsConfiguration.Port"/> is not 53.</exception>
     public void Apply(DnsConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -42,6 +46,11 @@ internal sealed unsafe class WindowsDnsConfigurator : IDnsConfigurator
         if (configuration.InterfaceIndex <= 0)
         {
             throw new ArgumentException("On Windows, DnsConfiguration.InterfaceIndex must name the tunnel interface.", nameof(configuration) + "." + nameof(DnsConfiguration.InterfaceIndex));
+        }
+
+        if (configuration.Port != DnsConfiguration.DefaultPort)
+        {
+            throw new NotSupportedException($"Windows interface DNS servers and NRPT rules are always reached on port 53, so port {configuration.Port} cannot be configured.");
         }
 
         lock (_gate)

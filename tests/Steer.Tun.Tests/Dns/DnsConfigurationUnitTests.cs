@@ -50,6 +50,18 @@ public sealed class DnsConfigurationUnitTests
         Assert.Throws<ArgumentException>(() => new DnsConfiguration().Validate("dns"));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65536)]
+    [InlineData(-53)]
+    public void Validate_PortOutOfRange_NamesTheMember(int port)
+    {
+        var configuration = new DnsConfiguration { Servers = [IPAddress.Loopback], Port = port };
+
+        Assert.Equal("dns.Port", Assert.Throws<ArgumentException>(() => configuration.Validate("dns")).ParamName);
+        Assert.Equal(53, new DnsConfiguration().Port);
+    }
+
     [Fact]
     public void Options_Defaults_AreValid()
     {

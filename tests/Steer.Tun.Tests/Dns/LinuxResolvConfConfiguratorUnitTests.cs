@@ -187,6 +187,19 @@ public sealed class LinuxResolvConfConfiguratorUnitTests : IDisposable
     }
 
     [Fact]
+    public void Apply_PortOtherThan53_IsNotSupportedAndTouchesNothing()
+    {
+        File.WriteAllText(_path, Original);
+        using var configurator = new LinuxResolvConfConfigurator(_path, _backup, _logger);
+
+        Assert.Equal(DnsBackend.ResolvConf, configurator.Backend);
+        Assert.Throws<NotSupportedException>(() => configurator.Apply(new DnsConfiguration { Servers = [IPAddress.Parse("100.64.0.53")], Port = 5353 }));
+
+        Assert.Equal(Original, File.ReadAllText(_path));
+        Assert.False(File.Exists(_backup));
+    }
+
+    [Fact]
     public void Apply_NoServers_ThrowsArgumentExceptionNamingTheMember()
     {
         using var configurator = new LinuxResolvConfConfigurator(_path, _backup, _logger);

@@ -38,6 +38,16 @@ public sealed class MacOSResolverFileConfiguratorUnitTests : IDisposable
     }
 
     [Fact]
+    public void Render_PortOtherThan53_AddsThePortLine()
+    {
+        Assert.EndsWith(
+            "nameserver 100.64.0.53\nport 5353\n",
+            MacOSResolverFileConfigurator.Render(new DnsConfiguration { Servers = [IPAddress.Parse("100.64.0.53")], Port = 5353 }, "corp.example.com"),
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("\nport ", MacOSResolverFileConfigurator.Render(Split, "corp.example.com"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Dispose_RemovesSteersFilesAndTheDirectoryItCreated()
     {
         var configurator = new MacOSResolverFileConfigurator(_directory, _logger);
