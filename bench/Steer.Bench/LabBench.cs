@@ -18,6 +18,7 @@ internal sealed partial class LabBench(BenchOptions options, BenchResults result
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_firstPacketTimeout = TimeSpan.FromSeconds(10);
     private int _clientCounter;
+    private bool _labWarmedUp;
 
     public async Task RunAsync(CancellationToken ct)
     {

@@ -8,6 +8,7 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        StartupClock.MarkMain();
         var root = new RootCommand("Steer: steers this machine's traffic through a tenant's gateway over a pinned, encrypted tunnel.");
         root.Options.Add(CommonOptions.Verbose);
         root.Subcommands.Add(UpCommand.Create());

@@ -9,8 +9,15 @@ using Steer.Configuration;
 namespace Steer.Cli.Commands;
 
 /// <summary><c>steer up</c>: connect and steer, in the foreground, until Ctrl-C, SIGTERM or <c>steer down</c>.</summary>
-internal static class UpCommand
+/// <remarks>
+/// With <c>-v</c>, the phases of the start are logged at debug level with their time since <c>Main</c> ("Start: …"),
+/// <see cref="SteerClient"/> adds its own (leftovers, TLS + handshake, interface and routes, DNS), and the memory is
+/// logged when connected, every 10 s and when stopping (<see cref="MemoryReport"/>).
+/// </remarks>
+internal static partial class UpCommand
 {
+    private const int MemoryReportSeconds = 10;
+
     public static Command Create()
     {
         var tenant = new Option<string>("--tenant", "-t") { Description = "Tenant name; its configuration URL is derived from it (see README).", Required = true };
@@ -39,9 +46,19 @@ internal static class UpCommand
             using ILoggerFactory logging = CliLogging.Create(parse.GetValue(CommonOptions.Verbose));
             ILogger logger = logging.CreateLogger("steer");
             string tenantName = parse.GetValue(tenant)!;
-            TenantConfiguration config = await LoadConfigurationAsync(
-                tenantName, parse.GetValue(configFile), parse.GetValue(configUrl), parse.GetValue(configPin), shutdown.Token).ConfigureAwait(false);
+            string? file = parse.GetValue(configFile);
+            string? pin = parse.GetValue(configPin);
 
+            // Gateways are always accepted by key pin; the configuration server too when pinned or not used. Then no
+            // TLS connection needs the system's root certificates, and loading them was most of the start's time.
+            bool systemTrustSkipped = SystemTrustStore.SkipWhenEveryPeerIsPinned(everyPeerPinned: file is not null || pin is not null);
+            LogPhase(logger, systemTrustSkipped ? "arguments parsed, logging ready (every TLS peer pinned: system trust store not loaded)" : "arguments parsed, logging ready", StartupClock.SinceMainMs);
+            Task prepared = SteerClient.PrepareAsync(); // on the other core while the configuration loads
+            TenantConfiguration config = await LoadConfigurationAsync(
+                tenantName, file, parse.GetValue(configUrl), pin, shutdown.Token).ConfigureAwait(false);
+            LogPhase(logger, "tenant configuration loaded", StartupClock.SinceMainMs);
+
+            await prepared.ConfigureAwait(false);
             var options = new SteerClientOptions
             {
                 Configuration = config,
@@ -67,6 +84,7 @@ internal static class UpCommand
 
             var statusLine = new StatusLine();
             client.StatusChanged += (_, status) => statusLine.OnChange(status);
+            LogPhase(logger, "client created, control socket listening", StartupClock.SinceMainMs);
             try
             {
                 await client.StartAsync(shutdown.Token).ConfigureAwait(false);
@@ -76,12 +94,19 @@ internal static class UpCommand
                 return ExitCodes.Ok;
             }
 
+            LogPhase(logger, "connected", StartupClock.SinceMainMs);
+            MemoryReport.Log(logger, "connected");
             using var ticker = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            int ticks = 0;
             try
             {
                 while (!client.Completion.IsCompleted && await ticker.WaitForNextTickAsync(shutdown.Token).ConfigureAwait(false))
                 {
                     statusLine.Tick(client.Status);
+                    if (++ticks % MemoryReportSeconds == 0)
+                    {
+                        MemoryReport.Log(logger, "running");
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -89,6 +114,7 @@ internal static class UpCommand
             }
 
             statusLine.Clear();
+            MemoryReport.Log(logger, "stopping");
             await client.StopAsync(CancellationToken.None).ConfigureAwait(false);
             SteerStatus final = client.Status;
             Console.Error.WriteLine(
@@ -151,6 +177,9 @@ internal static class UpCommand
             ? env
             : throw new CliException("No token: pass --token, --token-file or set STEER_TOKEN (a gateway admin issues one with 'steer gateway issue-token').", ExitCodes.Configuration);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Start: {Phase} at +{SinceMainMs:0.0} ms after Main")]
+    private static partial void LogPhase(ILogger logger, string phase, double sinceMainMs);
 
     private static string DefaultDeviceId()
     {

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -24,6 +26,12 @@ namespace Steer;
 /// </example>
 public sealed partial class SteerClient : IAsyncDisposable
 {
+    /// <summary>The client a connect attempt runs for, in the shared retry pipeline's context.</summary>
+    private static readonly ResiliencePropertyKey<SteerClient> s_clientKey = new("steer.client");
+
+    /// <summary>Connect retry pipelines, one per <see cref="SteerClientOptions.MaxReconnectDelay"/>, shared by all clients.</summary>
+    private static readonly ConcurrentDictionary<TimeSpan, Lazy<ResiliencePipeline>> s_connectPipelines = new();
+
     private readonly SteerClientOptions _options;
     private readonly TenantConfiguration _config;
     private readonly ILogger _logger;
@@ -40,6 +48,7 @@ public sealed partial class SteerClient : IAsyncDisposable
     private long _droppedOutside;
     private readonly SocketProtectorOptions _protectorOptions;
     private readonly ISocketProtector _protector;
+    private long _startTimestamp;
 
     /// <summary>Creates a client; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentException">An option is missing or invalid; the message names it.</exception>
@@ -52,25 +61,51 @@ public sealed partial class SteerClient : IAsyncDisposable
         _status = new SteerStatus { State = SteerState.Stopped, Tenant = _config.Tenant };
         _protectorOptions = new SocketProtectorOptions { FirewallMark = options.FirewallMark };
         _protector = SocketProtector.Create(_protectorOptions, _logger);
-        _connectPipeline = new ResiliencePipelineBuilder()
+        _connectPipeline = GetConnectPipeline(options.MaxReconnectDelay);
+    }
+
+    /// <summary>
+    /// Optional: does the one-time set-up of the first client in this process now, on a thread-pool thread, so that a
+    /// host can overlap it with loading the tenant configuration: building the reconnect policy, and a first
+    /// datacenter circuit breaker (Polly validates their options by reflection the first time: about 10 ms of the start
+    /// with NativeAOT). Clients with the default <see cref="SteerClientOptions.MaxReconnectDelay"/> then find the policy
+    /// ready. Calling it is never required.
+    /// </summary>
+    /// <returns>A task that completes when the set-up is done.</returns>
+    public static Task PrepareAsync() => Task.Run(static () =>
+    {
+        GetConnectPipeline(new SteerClientOptions().MaxReconnectDelay);
+        new Selection.GatewayHealthRegistry().Get("prepare");
+    });
+
+    /// <summary>
+    /// The reconnect policy: exponential back-off with jitter from 0.5 s up to <paramref name="maxDelay"/>, forever, for
+    /// every error that is not permanent. Built once per delay and shared: the client is passed in the context.
+    /// </summary>
+    private static ResiliencePipeline GetConnectPipeline(TimeSpan maxDelay) => s_connectPipelines.GetOrAdd(
+        maxDelay,
+        static delay => new Lazy<ResiliencePipeline>(() => new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => !IsPermanent(ex) && ex is not OperationCanceledException),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(500),
-                MaxDelay = options.MaxReconnectDelay,
+                MaxDelay = delay,
                 MaxRetryAttempts = int.MaxValue,
-                OnRetry = args =>
+                OnRetry = static args =>
                 {
-                    string error = args.Outcome.Exception?.Message ?? "unknown error";
-                    LogRetry(_logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, error);
-                    UpdateStatus(s => s with { LastError = error });
+                    if (args.Context.Properties.TryGetValue(s_clientKey, out SteerClient? client))
+                    {
+                        string error = args.Outcome.Exception?.Message ?? "unknown error";
+                        LogRetry(client._logger, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, error);
+                        client.UpdateStatus(s => s with { LastError = error });
+                    }
+
                     return ValueTask.CompletedTask;
                 },
             })
-            .Build();
-    }
+            .Build())).Value;
 
     /// <summary>Raised after every state change (from a background thread). Counters are current at that moment.</summary>
     public event EventHandler<SteerStatus>? StatusChanged;
@@ -126,11 +161,14 @@ public sealed partial class SteerClient : IAsyncDisposable
         }
 
         // What a killed predecessor left (DNS file, journalled routes and rules) goes back before anything changes.
+        _startTimestamp = Stopwatch.GetTimestamp();
         int undone = RecoverLeftovers(_options, _logger);
         if (undone > 0)
         {
             LogRecovered(_logger, undone);
         }
+
+        LogStartPhase(_logger, "leftovers of an earlier run checked", SinceStartMs);
 
         _stop = new CancellationTokenSource();
         var firstConnection = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -188,11 +226,34 @@ public sealed partial class SteerClient : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
-                Session session = await _connectPipeline.ExecuteAsync(ConnectAnyGatewayAsync, ct).ConfigureAwait(false);
+                Session session = await ConnectWithRetryAsync(ct).ConfigureAwait(false);
                 await using (session.Connection.ConfigureAwait(false))
                 {
-                    await EnsureInterfaceAsync(session, ct).ConfigureAwait(false);
+                    bool first = !firstConnection.Task.IsCompleted;
+                    if (first)
+                    {
+                        LogStartPhase(_logger, $"tunnel to {session.Gateway.Name} up (TLS + handshake done)", SinceStartMs);
+                    }
+
+                    // The tunnel takes packets before the interface's routes and DNS are complete: what the pump reads
+                    // meanwhile is queued (and sent once the session runs) instead of dropped, so a connection opened
+                    // during the start does not lose its first SYN to a 1 s retransmission timeout.
                     Volatile.Write(ref _connection, session.Connection);
+                    try
+                    {
+                        await EnsureInterfaceAsync(session, ct).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        Volatile.Write(ref _connection, null);
+                        throw;
+                    }
+
+                    if (first)
+                    {
+                        LogStartPhase(_logger, "interface, addresses, routes, rules and DNS ready", SinceStartMs);
+                    }
+
                     UpdateStatus(s => s with
                     {
                         State = SteerState.Connected,
@@ -271,6 +332,22 @@ public sealed partial class SteerClient : IAsyncDisposable
         UpdateStatus(s => s with { State = SteerState.Stopped, ConnectedSince = null });
     }
 
+    /// <summary>Connects to a gateway through the reconnect policy (<see cref="GetConnectPipeline"/>).</summary>
+    private async Task<Session> ConnectWithRetryAsync(CancellationToken ct)
+    {
+        ResilienceContext context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(s_clientKey, this);
+        try
+        {
+            return await _connectPipeline.ExecuteAsync(
+                static (ctx, client) => client.ConnectAnyGatewayAsync(ctx.CancellationToken), context, this).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
     private async ValueTask<Session> ConnectAnyGatewayAsync(CancellationToken ct)
     {
         Exception? last = null;
@@ -289,8 +366,10 @@ public sealed partial class SteerClient : IAsyncDisposable
                     RequestedIpv4 = _innerIPv4?.Address.ToString(),
                     RequestedIpv6 = _innerIPv6?.Address.ToString(),
                 };
+                long connectStart = Stopwatch.GetTimestamp();
                 var (stream, reader, welcome) = await TunnelConnector
                     .ConnectAsync(gateway, hello, _options.ConnectTimeout, _logger, _protector.Protect, ct).ConfigureAwait(false);
+                LogGatewayConnected(_logger, gateway.Name, Stopwatch.GetElapsedTime(connectStart).TotalMilliseconds);
                 TimeSpan keepalive = TimeSpan.FromSeconds(Math.Clamp(welcome.KeepaliveSeconds, 1, 300));
                 var connection = new TunnelConnection(stream, reader, welcome.Mtu, keepalive, _options.SendQueueCapacity, _logger);
                 _health.Get(gateway.Name).RecordSuccess();
@@ -315,6 +394,9 @@ public sealed partial class SteerClient : IAsyncDisposable
 
         throw last ?? wrongPin ?? (Exception)new InvalidOperationException("No gateway to connect to.");
     }
+
+    /// <summary>Milliseconds since <see cref="StartAsync"/> began (for the start-up timings logged at debug level).</summary>
+    private double SinceStartMs => Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
     private void AccumulateCounters(TunnelCounters counters)
     {
@@ -360,6 +442,12 @@ public sealed partial class SteerClient : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Undid {Count} change(s) left by a Steer process that did not stop cleanly")]
     private static partial void LogRecovered(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Start: {Phase} at +{SinceStartMs:0.0} ms after StartAsync")]
+    private static partial void LogStartPhase(ILogger logger, string phase, double sinceStartMs);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Gateway {Gateway}: TCP + TLS + Hello/Welcome in {ElapsedMs:0.0} ms")]
+    private static partial void LogGatewayConnected(ILogger logger, string gateway, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopping: {Error}")]
     private static partial void LogFatal(ILogger logger, string error);
