@@ -248,7 +248,7 @@ public sealed partial class SteerClient
             foreach ((IPAddress address, TimeSpan ttl) in answer.Addresses)
             {
                 long expires = now + (long)Math.Max(ttl.TotalMilliseconds, _options.LearnedRouteLifetime.TotalMilliseconds);
-                UInt128 key = LearnedKey(address);
+                UInt128 key = SteeringPolicy.ResolvedKey(address);
                 if (_learned.TryGetValue(key, out LearnedAddress? known))
                 {
                     known.ExpiresAt = Math.Max(known.ExpiresAt, expires);
@@ -342,7 +342,7 @@ public sealed partial class SteerClient
             return;
         }
 
-        if (_learned.TryGetValue(isIPv6 ? destination : destination | V4Marker, out LearnedAddress? learned))
+        if (_learned.TryGetValue(SteeringPolicy.ResolvedKey(destination, isIPv6), out LearnedAddress? learned))
         {
             learned.LastUsed = Environment.TickCount64;
         }
@@ -389,24 +389,8 @@ public sealed partial class SteerClient
             }
         }
 
-        policy?.RemoveExpiredResolvedAddresses(address => _learned.ContainsKey(LearnedKey(address)));
+        policy?.RemoveExpiredResolvedAddresses(address => _learned.ContainsKey(SteeringPolicy.ResolvedKey(address)));
         return removed;
-    }
-
-    private static readonly UInt128 V4Marker = (UInt128)1 << 127;
-
-    /// <summary>IPv6 addresses as they are; IPv4 as its 32-bit value with the top bit set (IPv6 never uses ::/1 here: it is reserved).</summary>
-    private static UInt128 LearnedKey(IPAddress address)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out int written);
-        UInt128 value = 0;
-        for (int i = 0; i < written; i++)
-        {
-            value = (value << 8) | bytes[i];
-        }
-
-        return written == 4 ? value | V4Marker : value;
     }
 
     /// <summary>An address learned from a DNS answer, and the kernel state made for it.</summary>

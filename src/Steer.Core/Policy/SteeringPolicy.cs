@@ -295,11 +295,15 @@ public sealed partial class SteeringPolicy
         return new PolicyDecision(rule.Action, rule);
     }
 
-    private static UInt128 ResolvedKey(IPAddress address)
+    /// <summary>The key of an address in the learned-address dictionaries (IPv4 as its IPv4-mapped IPv6 value).</summary>
+    internal static UInt128 ResolvedKey(IPAddress address)
     {
         UInt128 key = PrefixTable.ToKey(address, out bool isIPv6);
-        return isIPv6 ? key : MappedPrefix | key;
+        return ResolvedKey(key, isIPv6);
     }
+
+    /// <summary>The same key for a destination as <see cref="TryParsePacket"/> reads it, without allocating.</summary>
+    internal static UInt128 ResolvedKey(UInt128 destination, bool isIPv6) => isIPv6 ? destination : MappedPrefix | destination;
 
     private static IPAddress FromResolvedKey(UInt128 key) =>
         (key >> 32) == 0xFFFF ? PrefixTable.ToAddress(key & uint.MaxValue, isIPv6: false) : PrefixTable.ToAddress(key, isIPv6: true);
