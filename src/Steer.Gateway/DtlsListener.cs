@@ -37,6 +37,7 @@ internal sealed partial class DtlsListener : IDisposable
     private long _probesAnswered;
     private long _datagrams;
     private long _dropped;
+    private readonly DtlsRecordCounters _records = new();
 
     /// <param name="endPoint">Where to bind (the TLS listener's address and port).</param>
     /// <param name="findSession">Finds the live session of a PSK identity (session id).</param>
@@ -71,6 +72,9 @@ internal sealed partial class DtlsListener : IDisposable
 
     /// <summary>Datagrams dropped before reaching a session: unknown senders, garbage, failed handshakes, full queues.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Datagrams of established DTLS peers that their record guards dropped (garbage, replays, failed authentication).</summary>
+    public DtlsRecordCounters Records => _records;
 
     /// <summary>Runs the receive thread until <paramref name="ct"/> fires or the listener is disposed.</summary>
     public Task RunAsync(CancellationToken ct)
@@ -189,7 +193,7 @@ internal sealed partial class DtlsListener : IDisposable
 
         SocketAddress remote = new(from.Family, from.Size);
         from.Buffer.CopyTo(remote.Buffer);
-        var sender = new PeerDatagramTransport(_socket, remote, DtlsConnector.PathMtu, _batching);
+        var sender = new PeerDatagramTransport(_socket, remote, DtlsConnector.PathMtu, _batching, new DtlsRecordGuard(_records));
         byte[] copy = datagram.ToArray();
         DtlsRequest? request = _verifier.VerifyRequest(remote.Buffer[..remote.Size].ToArray(), copy, 0, copy.Length, sender);
         if (request is null)
@@ -221,6 +225,7 @@ internal sealed partial class DtlsListener : IDisposable
                 return session?.DtlsKey;
             }, 10_000);
             DtlsTransport dtls = new DtlsServerProtocol().Accept(server, transport, request);
+            transport.Guard.MinimumProtectedBody = SteerDtlsPeers.MinimumProtectedBody(server.NegotiatedCipherSuite);
             if (session is null || session.IsClosed)
             {
                 dtls.Close();

@@ -82,6 +82,9 @@ public sealed partial class GatewayServer : IAsyncDisposable
         MalformedDropped = Interlocked.Read(ref _malformed),
         UdpDatagrams = _dtls?.Datagrams ?? 0,
         UdpDropped = _dtls?.Dropped ?? 0,
+        DtlsGarbageDropped = _dtls?.Records.GarbageDropped ?? 0,
+        DtlsReplayedDropped = _dtls?.Records.ReplayedDropped ?? 0,
+        DtlsRejectedDropped = _dtls?.Records.RejectedDropped ?? 0,
         ProbesAnswered = _dtls?.ProbesAnswered ?? 0,
     };
 

@@ -42,9 +42,9 @@ internal sealed class GatewaySession(
     public long PacketsTooBigForDtls => Interlocked.Read(ref _tooBigForDtls);
 
     /// <summary>Installs a new DTLS channel (a client re-handshakes after UDP came back or its address changed).</summary>
-    public void AttachDtls(DtlsTransport transport, IDatagramBatching? batching, Action forgetPeer)
+    public void AttachDtls(DtlsTransport transport, PeerDatagramTransport peer, Action forgetPeer)
     {
-        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger, batching);
+        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger, peer, guard: peer.Guard);
         DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
         Action? oldForget = Interlocked.Exchange(ref _forgetDtlsPeer, forgetPeer);
         old?.Dispose();

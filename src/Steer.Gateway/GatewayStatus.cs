@@ -42,6 +42,15 @@ public sealed record GatewayStatus
     /// <summary>UDP datagrams dropped before reaching a session (garbage, unknown sender, failed handshake).</summary>
     public long UdpDropped { get; init; }
 
+    /// <summary>Datagrams from a session's DTLS address that were no DTLS record, dropped.</summary>
+    public long DtlsGarbageDropped { get; init; }
+
+    /// <summary>Sessions' DTLS records dropped as replays (sequence number already received, or older than the window).</summary>
+    public long DtlsReplayedDropped { get; init; }
+
+    /// <summary>Sessions' DTLS records dropped because they failed authentication (forged or corrupted).</summary>
+    public long DtlsRejectedDropped { get; init; }
+
     /// <summary>Latency probes (STP1) answered on the UDP port.</summary>
     public long ProbesAnswered { get; init; }
 

@@ -79,7 +79,7 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Garbage_datagrams_to_the_gateway_do_not_disturb_a_transfer()
+    public async Task Garbage_and_replayed_datagrams_to_the_gateway_do_not_disturb_a_transfer()
     {
         fixture.SkipIfUnavailable();
         await using LabProcess client = Lab.StartClient("garbage");
@@ -88,16 +88,36 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         JsonElement before = await Lab.GatewayStatusAsync(Ct);
 
         Task<(bool, string)> download = DownloadIntactAsync(60_000_000, "10M");
-        LabCommandResult flood = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "bash",
-            ["-c", $"exec 3>/dev/udp/{Lab.Topology.GatewayAddress}/443; for i in $(seq 1000); do printf \"\\x16\\xfe\\xfd\\x00$RANDOM%0$((RANDOM % 300 + 30))d\" 0 >&3; printf \"garbage$RANDOM%0$((RANDOM % 1300 + 1))d\" 0 >&3; done"],
-            TimeSpan.FromSeconds(60), Ct);
+
+        // Replays: the kernel sends a copy of every datagram the client sends to the gateway's UDP port (nftables
+        // "dup"), from the same address and port, so each DTLS record arrives twice in the session's own flow.
+        await NftAsync("add table ip steer_test_dup",
+            "add chain ip steer_test_dup out { type filter hook output priority 0; }",
+            $"add rule ip steer_test_dup out ip daddr {Lab.Topology.GatewayAddress} udp dport 443 dup to {Lab.Topology.GatewayAddress}");
+        LabCommandResult flood;
+        try
+        {
+            // Garbage from other ports: DTLS-looking handshake headers and plain junk.
+            flood = await LabProcess.RunAsync(Lab.Topology.ClientNamespace, "bash",
+                ["-c", $"exec 3>/dev/udp/{Lab.Topology.GatewayAddress}/443; for i in $(seq 1000); do printf \"\\x16\\xfe\\xfd\\x00$RANDOM%0$((RANDOM % 300 + 30))d\" 0 >&3; printf \"garbage$RANDOM%0$((RANDOM % 1300 + 1))d\" 0 >&3; done"],
+                TimeSpan.FromSeconds(60), Ct);
+            await Task.Delay(1000, Ct);
+        }
+        finally
+        {
+            await NftAsync("delete table ip steer_test_dup");
+        }
+
         Assert.True(flood.Succeeded, flood.ToString());
         (bool ok, string detail) = await download;
 
         output.WriteLine(detail);
         Assert.True(ok, detail);
         JsonElement after = await Lab.GatewayStatusAsync(Ct);
+        output.WriteLine(after.ToString());
         Assert.True(after.GetProperty("udpDropped").GetInt64() - before.GetProperty("udpDropped").GetInt64() >= 2000);
+        long replayed = after.GetProperty("dtlsReplayedDropped").GetInt64() - before.GetProperty("dtlsReplayedDropped").GetInt64();
+        Assert.True(replayed >= 500, $"{replayed} replayed records counted by the gateway");
         JsonElement status = await Lab.ClientStatusAsync("garbage", Ct);
         Assert.Equal("dtls", status.GetProperty("transport").GetString());
         Assert.Equal(0, status.GetProperty("reconnects").GetInt32());

@@ -32,7 +32,7 @@ internal static class StatusCommand
             Console.WriteLine($"since:       {s.ConnectedSince?.ToString("u") ?? "-"}   reconnects: {s.Reconnects}");
             Console.WriteLine($"sent:        {s.PacketsSent} packets, {StatusLine.Human(s.BytesSent)}");
             Console.WriteLine($"received:    {s.PacketsReceived} packets, {StatusLine.Human(s.BytesReceived)}");
-            Console.WriteLine($"dropped:     {s.PacketsDropped}");
+            Console.WriteLine($"dropped:     {s.PacketsDropped}; DTLS records: garbage {s.DtlsGarbageDropped}, replayed {s.DtlsReplayedDropped}, failed authentication {s.DtlsRejectedDropped}");
             if (s.LastError is not null)
             {
                 Console.WriteLine($"last error:  {s.LastError}");

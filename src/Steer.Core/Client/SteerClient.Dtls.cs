@@ -19,6 +19,9 @@ public sealed partial class SteerClient
     private DtlsChannel? _dtls;
     private bool _dataOnDtls;
     private long _previousDtlsSent;
+
+    /// <summary>Datagrams dropped by the DTLS record guards of every channel this client opened.</summary>
+    private readonly DtlsRecordCounters _dtlsRecords = new();
     private long _previousDtlsReceived;
     private int? _reportedPathMtu;
 
@@ -57,8 +60,8 @@ public sealed partial class SteerClient
             DtlsChannel? channel = null;
             try
             {
-                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect), ct).ConfigureAwait(false);
-                channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp);
+                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, records: _dtlsRecords), ct).ConfigureAwait(false);
+                channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp, guard: dtls.Udp.Guard);
                 Volatile.Write(ref _dtls, channel);
                 LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
                 retry = _options.DtlsRetryInterval;

@@ -364,6 +364,7 @@ public sealed partial class SteerClient
         long now = Environment.TickCount64;
         long idle = (long)_options.LearnedRouteLifetime.TotalMilliseconds;
         int removed = 0;
+        HashSet<IPAddress>? connected = null;
         lock (_steeringLock)
         {
             foreach (KeyValuePair<UInt128, LearnedAddress> pair in _learned)
@@ -371,6 +372,15 @@ public sealed partial class SteerClient
                 LearnedAddress learned = pair.Value;
                 if (learned.ExpiresAt > now || now - learned.LastUsed < idle)
                 {
+                    continue;
+                }
+
+                // A connection still uses the address (a quiet one through the tunnel, or any direct one, which the
+                // TUN never sees): removing the route now would move it to the other path in mid-flow.
+                connected ??= SocketTable.GetConnectedRemoteAddresses();
+                if (connected.Contains(learned.Address))
+                {
+                    learned.LastUsed = now;
                     continue;
                 }
 

@@ -77,7 +77,8 @@ public sealed class SteerClientOptions
 
     /// <summary>
     /// Shortest life of a host route learned from a DNS answer, whatever its TTL (OS caches and applications keep
-    /// addresses longer than the TTL). A route also lives while packets use it. Default 5 minutes.
+    /// addresses longer than the TTL). A route also lives while packets use it, and (Linux) while a connection of the
+    /// machine has its address as peer. Default 5 minutes.
     /// </summary>
     public TimeSpan LearnedRouteLifetime { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -33,6 +33,15 @@ public sealed record SteerStatus
     /// <summary>Packets received over DTLS (included in <see cref="PacketsReceived"/>).</summary>
     public long DtlsPacketsReceived { get; init; }
 
+    /// <summary>UDP datagrams from the gateway's address that were no DTLS record, dropped.</summary>
+    public long DtlsGarbageDropped { get; init; }
+
+    /// <summary>DTLS records dropped as replays (sequence number already received, or older than the 64-record window).</summary>
+    public long DtlsReplayedDropped { get; init; }
+
+    /// <summary>DTLS records dropped because they failed authentication (forged or corrupted).</summary>
+    public long DtlsRejectedDropped { get; init; }
+
     /// <summary>Name of the TUN interface.</summary>
     public string? Interface { get; init; }
 

@@ -18,8 +18,11 @@ public sealed class DtlsChannelTests : IDisposable
     private readonly ConcurrentQueue<byte[]> _seenByServer = new();
     private PeerDatagramTransport? _peer;
 
-    public DtlsChannelTests()
+    private readonly ITestOutputHelper _output;
+
+    public DtlsChannelTests(ITestOutputHelper output)
     {
+        _output = output;
         _server.ReceiveBufferSize = 8 * 1024 * 1024;
         _server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
     }
@@ -62,7 +65,9 @@ public sealed class DtlsChannelTests : IDisposable
             await firstFrom.Task;
             var server = new SteerDtlsPeers.Server(SteerDtlsPeers.CreateCrypto(),
                 identity => Encoding.UTF8.GetString(identity) == "session-1" ? serverKey : null, 10_000);
-            return new DtlsServerProtocol().Accept(server, _peer!);
+            DtlsTransport transport = new DtlsServerProtocol().Accept(server, _peer!);
+            _peer!.Guard.MinimumProtectedBody = SteerDtlsPeers.MinimumProtectedBody(server.NegotiatedCipherSuite); // as the gateway does
+            return transport;
         });
     }
 
@@ -108,7 +113,7 @@ public sealed class DtlsChannelTests : IDisposable
         DtlsTransport serverTransport = await accept;
         var toServer = new ConcurrentQueue<byte[]>();
         using var client = new DtlsChannel(clientTransport, _ => { }, 1400, "test-client", NullLogger.Instance);
-        using var server = new DtlsChannel(serverTransport, p => toServer.Enqueue(p.ToArray()), 1400, "test-server", NullLogger.Instance);
+        using var server = new DtlsChannel(serverTransport, p => toServer.Enqueue(p.ToArray()), 1400, "test-server", NullLogger.Instance, guard: _peer!.Guard);
 
         for (int i = 0; i < 100; i++)
         {
@@ -125,6 +130,17 @@ public sealed class DtlsChannelTests : IDisposable
             _peer!.Deliver(datagram);
         }
 
+        // A well-formed application-data record too short for AES-GCM's nonce and tag: BouncyCastle would answer it
+        // with a fatal decode_error and end the session.
+        byte[] shortRecord = new byte[13 + 20];
+        shortRecord[0] = 23;
+        shortRecord[1] = 254;
+        shortRecord[2] = 253;
+        shortRecord[4] = 1;
+        shortRecord[5] = 0x7F;
+        shortRecord[12] = 20;
+        _peer!.Deliver(shortRecord);
+
         var random = new Random(1234);
         for (int i = 0; i < 300; i++)
         {
@@ -137,6 +153,12 @@ public sealed class DtlsChannelTests : IDisposable
                 garbage[2] = 253;
                 garbage[3] = 0;    // epoch 1
                 garbage[4] = 1;
+                garbage[5] = 0x7F; // a sequence number far ahead of the real ones
+                if (i % 4 == 0)
+                {
+                    garbage[11] = (byte)((garbage.Length - 13) >> 8); // a record length that fits: only the MAC tells
+                    garbage[12] = (byte)(garbage.Length - 13);
+                }
             }
 
             _peer!.Deliver(garbage);
@@ -145,6 +167,18 @@ public sealed class DtlsChannelTests : IDisposable
         await Task.Delay(500, TestContext.Current.CancellationToken);
         Assert.Equal(100, toServer.Count);
         Assert.False(server.IsClosed);
+
+        // Every replayed data record was caught by the window (the handshake's were left to BouncyCastle), the
+        // plausible-looking garbage failed authentication, and the rest was no DTLS record at all.
+        DtlsRecordCounters counters = _peer!.Guard.Counters;
+        int replayedData = recorded.Count(d => d.Length > 13 && d[0] == 23 && (d[3] | d[4]) != 0);
+        Assert.True(replayedData >= 100, $"{replayedData} application-data datagrams recorded");
+        Assert.Equal(replayedData, counters.ReplayedDropped);
+        _output.WriteLine($"garbage {counters.GarbageDropped}, rejected {counters.RejectedDropped}, replayed {counters.ReplayedDropped}, minimum {_peer.Guard.MinimumProtectedBody}, closed {server.IsClosed}");
+        await WaitUntil(() => counters.GarbageDropped + counters.RejectedDropped == 301);
+        // The well-formed forgeries (every 4th of 300, body long enough for AES-GCM) failed authentication; shorter ones,
+        // which would have made BouncyCastle end the session, were dropped as garbage before it saw them.
+        Assert.InRange(counters.RejectedDropped, 60, 75);
 
         // And it still works.
         client.TrySendPacket(Packet(1000, 300));

@@ -29,6 +29,7 @@ internal sealed partial class DtlsChannel : IDisposable
     private readonly int _maxSendable;
     private readonly ILogger _logger;
     private readonly IDatagramBatching? _batching;
+    private readonly DtlsRecordGuard? _guard;
     private readonly PathMtuProber _prober;
     private readonly PathMtuProber.ProbeSender _sendProbe;
     private readonly Timer _probeTimer;
@@ -51,10 +52,12 @@ internal sealed partial class DtlsChannel : IDisposable
     /// <param name="logger">Logger.</param>
     /// <param name="batching">The datagram adapter under <paramref name="transport"/>, when it batches sends.</param>
     /// <param name="pathMtu">Path-MTU probing options; null: defaults, searching up to <paramref name="maxPacket"/>.</param>
+    /// <param name="guard">The record guard of the datagram adapter under <paramref name="transport"/>, told of every record received.</param>
     public DtlsChannel(
         DtlsTransport transport, Action<ReadOnlyMemory<byte>> onPacket, int maxPacket, string name, ILogger logger,
-        IDatagramBatching? batching = null, PathMtuOptions? pathMtu = null)
+        IDatagramBatching? batching = null, PathMtuOptions? pathMtu = null, DtlsRecordGuard? guard = null)
     {
+        _guard = guard;
         _transport = transport;
         _onPacket = onPacket;
         _maxPacket = maxPacket;
@@ -242,6 +245,9 @@ internal sealed partial class DtlsChannel : IDisposable
             {
                 continue;
             }
+
+            // Authenticated: the guard enters its sequence number in the replay window.
+            _guard?.Confirm();
 
             ReadOnlySpan<byte> frame = buffer.AsSpan(0, length);
             if (PathProbeFrames.IsProbeFrame(frame))

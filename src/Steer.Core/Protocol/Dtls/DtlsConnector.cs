@@ -34,8 +34,11 @@ internal static class DtlsConnector
     /// <param name="timeout">Handshake timeout.</param>
     /// <param name="configureSocket">As for <see cref="Connect"/>.</param>
     /// <param name="batching">UDP batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
+    /// <param name="records">Where the adapter's record guard counts dropped datagrams; null: counters of its own.</param>
     /// <exception cref="IOException">The handshake failed or timed out (e.g. UDP is blocked).</exception>
-    public static DtlsConnection Open(IPAddress gateway, DtlsOffer offer, TimeSpan timeout, Action<Socket>? configureSocket = null, UdpBatchOptions? batching = null)
+    public static DtlsConnection Open(
+        IPAddress gateway, DtlsOffer offer, TimeSpan timeout, Action<Socket>? configureSocket = null, UdpBatchOptions? batching = null,
+        DtlsRecordCounters? records = null)
     {
         var socket = new Socket(gateway.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
@@ -45,10 +48,12 @@ internal static class DtlsConnector
             socket.SendBufferSize = 4 * 1024 * 1024;
             UdpPathMtu.ProbeMode(socket);
             socket.Connect(new IPEndPoint(gateway, offer.Port));
-            var transport = new UdpDatagramTransport(socket, PathMtu, batching);
+            var transport = new UdpDatagramTransport(socket, PathMtu, batching, new DtlsRecordGuard(records));
             var client = new SteerDtlsPeers.Client(
                 SteerDtlsPeers.CreateCrypto(), Encoding.UTF8.GetBytes(offer.Identity), Convert.FromBase64String(offer.Key), (int)timeout.TotalMilliseconds);
-            return new DtlsConnection(new DtlsClientProtocol().Connect(client, transport), transport);
+            DtlsTransport dtls = new DtlsClientProtocol().Connect(client, transport);
+            transport.Guard.MinimumProtectedBody = SteerDtlsPeers.MinimumProtectedBody(client.NegotiatedCipherSuite);
+            return new DtlsConnection(dtls, transport);
         }
         catch
         {

@@ -30,8 +30,10 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
     /// <param name="remote">The peer's address (a copy this transport owns).</param>
     /// <param name="mtu">Outer path MTU assumed for the datagrams.</param>
     /// <param name="batching">Batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
-    public PeerDatagramTransport(Socket socket, SocketAddress remote, int mtu, UdpBatchOptions? batching = null)
+    /// <param name="guard">Counts (and drops early) garbage, replayed and rejected records; null: a guard of its own.</param>
+    public PeerDatagramTransport(Socket socket, SocketAddress remote, int mtu, UdpBatchOptions? batching = null, DtlsRecordGuard? guard = null)
     {
+        Guard = guard ?? new DtlsRecordGuard();
         _socket = socket;
         _mtu = mtu;
         _batching = batching ?? UdpBatchOptions.Default;
@@ -39,6 +41,9 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
     }
 
     public SocketAddress Remote { get; }
+
+    /// <summary>The record guard every datagram of this peer passes on its way to BouncyCastle (drop counters).</summary>
+    public DtlsRecordGuard Guard { get; }
 
     /// <summary>Datagrams handed to this peer so far.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
@@ -80,10 +85,32 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
 
     public int Receive(Span<byte> buffer, int waitMillis)
     {
-        (byte[] Buffer, int Length) item;
+        long deadline = waitMillis <= 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
+        while (true)
+        {
+            if (!TryTake(deadline, out (byte[] Buffer, int Length) item))
+            {
+                Guard.OnReceiveTimeout();
+                return -1;
+            }
+
+            if (!Guard.Inspect(item.Buffer.AsSpan(0, item.Length)))
+            {
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+                continue; // garbage or a replay: dropped
+            }
+
+            int length = Math.Min(item.Length, buffer.Length);
+            item.Buffer.AsSpan(0, length).CopyTo(buffer);
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+            return length;
+        }
+    }
+
+    private bool TryTake(long deadline, out (byte[] Buffer, int Length) item)
+    {
         lock (_gate)
         {
-            long deadline = waitMillis <= 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
             while (!_queue.TryDequeue(out item))
             {
                 if (_closed)
@@ -94,7 +121,7 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
                 long remaining = deadline - Environment.TickCount64;
                 if (remaining <= 0)
                 {
-                    return -1;
+                    return false;
                 }
 
                 _waiting = true;
@@ -109,10 +136,7 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
             }
         }
 
-        int length = Math.Min(item.Length, buffer.Length);
-        item.Buffer.AsSpan(0, length).CopyTo(buffer);
-        ArrayPool<byte>.Shared.Return(item.Buffer);
-        return length;
+        return true;
     }
 
     public void Send(byte[] buf, int off, int len) => Send(buf.AsSpan(off, len));

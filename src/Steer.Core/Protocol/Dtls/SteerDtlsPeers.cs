@@ -19,6 +19,14 @@ internal static class SteerDtlsPeers
         CipherSuite.TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
     ];
 
+    /// <summary>
+    /// The smallest body a protected record (epoch 1 and later) can have with <paramref name="cipherSuite"/>: explicit
+    /// nonce plus tag (AES-GCM 8 + 16, ChaCha20-Poly1305 0 + 16); 16 when not known. BouncyCastle answers a shorter one
+    /// with a fatal decode_error even when corrupt records are ignored, so <see cref="DtlsRecordGuard"/> drops them first.
+    /// </summary>
+    public static int MinimumProtectedBody(int cipherSuite) =>
+        cipherSuite == CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256 ? 24 : 16;
+
     /// <summary>A fresh crypto provider (thread-safe; BouncyCastle's own, managed implementation).</summary>
     public static TlsCrypto CreateCrypto() => new BcTlsCrypto(new SecureRandom());
 
@@ -27,6 +35,9 @@ internal static class SteerDtlsPeers
         : PskTlsClient(crypto, identity, key)
     {
         public override bool IgnoreCorruptDtlsRecords => true;
+
+        /// <summary>The suite the handshake chose; -1 before.</summary>
+        public int NegotiatedCipherSuite => m_context?.SecurityParameters?.CipherSuite ?? -1;
 
         public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
 
@@ -40,6 +51,9 @@ internal static class SteerDtlsPeers
         : PskTlsServer(crypto, new IdentityManager(keys))
     {
         public override bool IgnoreCorruptDtlsRecords => true;
+
+        /// <summary>The suite the handshake chose; -1 before.</summary>
+        public int NegotiatedCipherSuite => m_context?.SecurityParameters?.CipherSuite ?? -1;
 
         public override int GetHandshakeTimeoutMillis() => handshakeTimeoutMillis;
 

@@ -25,14 +25,19 @@ internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatchin
     /// <param name="socket">A UDP socket connected to the peer.</param>
     /// <param name="mtu">Outer path MTU assumed for the datagrams.</param>
     /// <param name="batching">Batching options; null: <see cref="UdpBatchOptions.Default"/>.</param>
-    public UdpDatagramTransport(Socket socket, int mtu, UdpBatchOptions? batching = null)
+    /// <param name="guard">Counts (and drops early) garbage, replayed and rejected records; null: a guard of its own.</param>
+    public UdpDatagramTransport(Socket socket, int mtu, UdpBatchOptions? batching = null, DtlsRecordGuard? guard = null)
     {
+        Guard = guard ?? new DtlsRecordGuard();
         _socket = socket;
         _mtu = mtu;
         batching ??= UdpBatchOptions.Default;
         _receive = new UdpBatch(socket, batching, withAddresses: false);
         _send = new UdpBatch(socket, batching, withAddresses: false);
     }
+
+    /// <summary>The record guard every received datagram passes (drop counters).</summary>
+    public DtlsRecordGuard Guard { get; }
 
     /// <summary>The receive side's batch (counters, mode).</summary>
     public UdpBatch ReceiveBatch => _receive;
@@ -55,9 +60,9 @@ internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatchin
                 while (_next < _receive.Count)
                 {
                     ReadOnlySpan<byte> datagram = _receive.Datagram(_next++);
-                    if (datagram.Length == 0)
+                    if (datagram.Length == 0 || !Guard.Inspect(datagram))
                     {
-                        continue; // truncated: dropped
+                        continue; // truncated, garbage or a replay: dropped
                     }
 
                     int length = Math.Min(datagram.Length, buffer.Length);
@@ -68,6 +73,7 @@ internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatchin
                 _next = 0;
                 if (_receive.Receive(waitMillis) == 0)
                 {
+                    Guard.OnReceiveTimeout();
                     return -1;
                 }
             }
