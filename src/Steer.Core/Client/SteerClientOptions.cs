@@ -52,8 +52,13 @@ public sealed class SteerClientOptions
     /// </summary>
     public SteerDnsMode Dns { get; set; } = SteerDnsMode.Auto;
 
-    /// <summary>Where the stub resolver listens (UDP and TCP, port 53). Default 127.53.0.1 (clear of systemd-resolved's 127.0.0.53).</summary>
-    public System.Net.IPAddress DnsListenAddress { get; set; } = System.Net.IPAddress.Parse("127.53.0.1");
+    /// <summary>
+    /// Where the stub resolver listens (UDP and TCP, port 53). Default 127.53.0.1 (clear of systemd-resolved's
+    /// 127.0.0.53); on macOS 127.0.0.1, because there <c>lo0</c> carries only 127.0.0.1 and other loopback addresses
+    /// cannot be bound without an alias.
+    /// </summary>
+    public System.Net.IPAddress DnsListenAddress { get; set; } =
+        System.Net.IPAddress.Parse(OperatingSystem.IsMacOS() ? "127.0.0.1" : "127.53.0.1");
 
     /// <summary>Linux: the resolver file Steer rewrites while up (default /etc/resolv.conf).</summary>
     public string ResolvConfPath { get; set; } = "/etc/resolv.conf";

@@ -22,7 +22,11 @@ public enum DnsBackend
     /// </summary>
     SystemdResolved,
 
-    /// <summary>macOS: per-domain files in <c>/etc/resolver</c> (listed domains only).</summary>
+    /// <summary>
+    /// macOS: every name and search domains through an entry of Steer's own in the SystemConfiguration dynamic store
+    /// (<c>SupplementalMatchDomains</c> with the empty domain), listed domains through per-domain files in
+    /// <c>/etc/resolver</c>. (The name is kept from when only the files existed.)
+    /// </summary>
     MacOSResolverFiles,
 
     /// <summary>Windows: the tunnel interface's DNS servers and an NRPT rule.</summary>

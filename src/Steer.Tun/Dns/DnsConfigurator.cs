@@ -6,7 +6,8 @@ namespace Steer.Tun.Dns;
 public static class DnsConfigurator
 {
     /// <summary>
-    /// True on Linux (systemd-resolved or <c>/etc/resolv.conf</c>), macOS (<c>/etc/resolver</c>) and Windows (interface DNS + NRPT).
+    /// True on Linux (systemd-resolved or <c>/etc/resolv.conf</c>), macOS (the SystemConfiguration dynamic store and
+    /// <c>/etc/resolver</c>) and Windows (interface DNS + NRPT).
     /// </summary>
     public static bool IsSupported => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsWindows();
 
@@ -18,9 +19,10 @@ public static class DnsConfigurator
     /// <summary>
     /// Creates the configurator of the backend <see cref="DetectBackend(DnsConfiguratorOptions)"/> chooses. On Linux:
     /// systemd-resolved over D-Bus (every name or split DNS, per tunnel link) where it is in charge, otherwise one that
-    /// rewrites <c>/etc/resolv.conf</c> (every name only). On macOS one that writes per-domain files in
-    /// <c>/etc/resolver</c> (listed domains only; every name needs the SystemConfiguration store, not implemented), on
-    /// Windows one that sets the interface's DNS servers and adds an NRPT rule. Nothing changes until
+    /// rewrites <c>/etc/resolv.conf</c> (every name only). On macOS one that sends every name (and search domains)
+    /// to the servers through an entry of Steer's own in the SystemConfiguration dynamic store, and listed domains
+    /// through per-domain files in <c>/etc/resolver</c> (split DNS); on Windows one that sets the interface's DNS servers
+    /// and adds an NRPT rule. Nothing changes until
     /// <see cref="IDnsConfigurator.Apply"/>; the chosen backend is logged and is <see cref="IDnsConfigurator.Backend"/>.
     /// </summary>
     /// <param name="options">Backend, paths and bus address (tests point them at temporary files and a private bus).</param>
@@ -42,7 +44,7 @@ public static class DnsConfigurator
         {
             DnsBackend.SystemdResolved => new SystemdResolvedConfigurator(options.EffectiveSystemBusAddress, options.DBusTimeout, logger),
             DnsBackend.ResolvConf => new LinuxResolvConfConfigurator(options.ResolvConfPath, options.EffectiveResolvConfBackupPath, logger),
-            DnsBackend.MacOSResolverFiles => new MacOSResolverFileConfigurator(options.ResolverDirectory, logger),
+            DnsBackend.MacOSResolverFiles => CreateMacOS(options, logger),
             _ => CreateWindows(logger),
         };
     }
@@ -79,7 +81,7 @@ public static class DnsConfigurator
 
         if (OperatingSystem.IsMacOS())
         {
-            return (RequireOwnBackend(options, DnsBackend.MacOSResolverFiles), "the resolver files of macOS");
+            return (RequireOwnBackend(options, DnsBackend.MacOSResolverFiles), "the SystemConfiguration dynamic store (every name, search domains) and /etc/resolver files (split DNS) of macOS");
         }
 
         if (OperatingSystem.IsWindows())
@@ -247,6 +249,11 @@ public static class DnsConfigurator
             ? own
             : throw new PlatformNotSupportedException($"DNS backend {options.Backend} does not exist on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; use Auto or {own}.");
 
+    private static IDnsConfigurator CreateMacOS(DnsConfiguratorOptions options, ILogger? logger)
+        => OperatingSystem.IsMacOS()
+            ? MacOSDnsConfigurator.CreateNative(options.ResolverDirectory, logger)
+            : throw new PlatformNotSupportedException("The macOS DNS configurator only runs on macOS.");
+
     private static IDnsConfigurator CreateWindows(ILogger? logger)
         => OperatingSystem.IsWindows()
             ? new WindowsDnsConfigurator(logger)
@@ -254,8 +261,10 @@ public static class DnsConfigurator
 
     /// <summary>
     /// Undoes what a Steer process that did not stop cleanly left in the DNS configuration (Linux: puts back the
-    /// resolv.conf it replaced, when the file is still Steer's). Returns true when something was restored.
-    /// Never throws for a missing file; other platforms: nothing to do yet (false). The systemd-resolved backend leaves
+    /// resolv.conf it replaced, when the file is still Steer's; macOS: puts back or removes its files in
+    /// <see cref="DnsConfiguratorOptions.ResolverDirectory"/> and removes a value left under its dynamic-store key — which
+    /// configd normally drops by itself when the process's session ends). Returns true when something was restored.
+    /// Never throws for a missing file; Windows: nothing to do yet (false). The systemd-resolved backend leaves
     /// nothing to recover: resolved forgets a link's settings when the link disappears, and Steer's TUN device
     /// disappears with the process.
     /// </summary>
@@ -266,6 +275,11 @@ public static class DnsConfigurator
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(nameof(options));
+        if (OperatingSystem.IsMacOS())
+        {
+            return MacOSDnsConfigurator.RecoverLeftovers(options.ResolverDirectory, MacOSDynamicStore.Open, logger);
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             return false;

@@ -12,17 +12,18 @@ namespace Steer.Tun.Dns;
 /// resolver file) and put back on <see cref="Dispose"/>; a file another program rewrote meanwhile is left alone.
 /// </summary>
 /// <remarks>
-/// Sending every name through the tunnel (empty <see cref="DnsConfiguration.MatchDomains"/>) and search domains need
-/// the SystemConfiguration dynamic store (a State:/Network/Service/…/DNS entry), which is not implemented; Apply
-/// throws <see cref="NotSupportedException"/> for the former and logs that the latter are not applied. The class does
-/// only file I/O, so it is unit-tested on a temporary directory on any OS.
+/// Resolver files can only express split DNS. Every name (empty <see cref="DnsConfiguration.MatchDomains"/>) and search
+/// domains go through the SystemConfiguration dynamic store instead, which <see cref="MacOSDnsConfigurator"/> (what
+/// <c>DnsConfigurator.Create</c> returns on macOS) combines with this class; used alone, Apply throws
+/// <see cref="NotSupportedException"/> for the former and logs that the latter are not applied. The class does only
+/// file I/O, so it is unit-tested on a temporary directory on any OS.
 /// </remarks>
 internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
 {
     /// <summary>The message of the <see cref="NotSupportedException"/> for "every name".</summary>
     internal const string AllNamesNotSupported =
-        "On macOS, Steer sends only listed domains through the tunnel (one /etc/resolver/<domain> file each). Sending every name " +
-        "through it needs the SystemConfiguration dynamic store (SCDynamicStore), which is not implemented: list the domains in MatchDomains.";
+        "/etc/resolver/<domain> files only send listed domains to Steer's servers. Every name goes through the SystemConfiguration " +
+        "dynamic store (SCDynamicStore), which this resolver-file configurator does not use: create the configurator with DnsConfigurator.Create.";
 
     private readonly string _directory;
     private readonly string _backupDirectory;
@@ -85,7 +86,7 @@ internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
 
         if (configuration.SearchDomains.Count > 0)
         {
-            DnsLog.SearchDomainsIgnored(_logger, string.Join(", ", configuration.SearchDomains), "on macOS they need the SystemConfiguration dynamic store, which is not implemented");
+            DnsLog.SearchDomainsIgnored(_logger, string.Join(", ", configuration.SearchDomains), "resolver files cannot set them; the SystemConfiguration dynamic store does (DnsConfigurator.Create)");
         }
 
         List<string> domains = DnsConfiguration.NormalizeAll(configuration.MatchDomains);
@@ -217,15 +218,55 @@ internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
     }
 
     /// <summary>
+    /// Runs the leftover check of the first <see cref="Apply"/> now, without writing anything (for
+    /// <c>DnsConfigurator.RecoverLeftovers</c>: <c>steer down --cleanup</c> and start-up). A missing directory is not an error.
+    /// </summary>
+    /// <returns>True when a Steer file or a backup was found (put back, removed, or dropped as stale).</returns>
+    /// <exception cref="TunException">A file could not be put back or removed.</exception>
+    internal bool RecoverLeftoversNow()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            try
+            {
+                bool found = Directory.Exists(_directory) && RecoverLeftovers();
+                if (Directory.Exists(_backupDirectory))
+                {
+                    found |= Directory.EnumerateFileSystemEntries(_backupDirectory).Any();
+                    foreach (string backup in Directory.EnumerateFiles(_backupDirectory))
+                    {
+                        DnsFiles.Delete(backup); // its directory is gone or has no Steer file for it: stale
+                    }
+
+                    DeleteIfEmpty(_backupDirectory);
+                }
+
+                return found;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TunException($"Cannot clean up Steer's resolver files in {_directory}: {e.Message}{(e is UnauthorizedAccessException ? " Run steer with sudo." : string.Empty)}", e)
+                {
+                    IsPermissionDenied = e is UnauthorizedAccessException,
+                };
+            }
+        }
+    }
+
+    /// <summary>
     /// Files of an earlier run that did not stop cleanly: a Steer file with a backup gets the backup back, a Steer
     /// file without one is removed, and a backup whose file someone rewrote since is stale and removed.
     /// </summary>
-    private void RecoverLeftovers()
+    /// <returns>True when a Steer file or a backup was found.</returns>
+    private bool RecoverLeftovers()
     {
+        bool found = false;
         if (Directory.Exists(_backupDirectory))
         {
             foreach (string backup in Directory.EnumerateFiles(_backupDirectory))
             {
+                found = true;
                 string path = Path.Combine(_directory, Path.GetFileName(backup));
                 if (DnsFiles.IsSteerFile(path))
                 {
@@ -243,10 +284,13 @@ internal sealed class MacOSResolverFileConfigurator : IDnsConfigurator
         {
             if (DnsFiles.IsSteerFile(path))
             {
+                found = true;
                 DnsFiles.Delete(path);
                 DnsLog.Leftover(_logger, path, "removed it");
             }
         }
+
+        return found;
     }
 
     private static bool Matches(string path, byte[] expected)

@@ -27,11 +27,14 @@ internal static class SteerDtlsPeers
     public static int MinimumProtectedBody(int cipherSuite) =>
         cipherSuite == CipherSuite.TLS_ECDHE_PSK_WITH_AES_128_GCM_SHA256 ? 24 : 16;
 
-    /// <summary>A fresh crypto provider (thread-safe; BouncyCastle's own, managed implementation).</summary>
-    public static TlsCrypto CreateCrypto() => new BcTlsCrypto(new SecureRandom());
+    /// <summary>
+    /// A fresh crypto provider (thread-safe): BouncyCastle's, with the record ciphers in native code
+    /// (<see cref="SteerTlsCrypto"/>).
+    /// </summary>
+    public static TlsCrypto CreateCrypto() => new SteerTlsCrypto(new SecureRandom());
 
     /// <summary>Client side.</summary>
-    internal sealed class Client(TlsCrypto crypto, byte[] identity, byte[] key, int handshakeTimeoutMillis)
+    internal sealed class Client(TlsCrypto crypto, byte[] identity, byte[] key, int handshakeTimeoutMillis, int[]? suites = null)
         : PskTlsClient(crypto, identity, key)
     {
         public override bool IgnoreCorruptDtlsRecords => true;
@@ -43,7 +46,7 @@ internal static class SteerDtlsPeers
 
         protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-        protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, CipherSuites);
+        protected override int[] GetSupportedCipherSuites() => TlsUtilities.GetSupportedCipherSuites(Crypto, suites ?? CipherSuites);
     }
 
     /// <summary>Gateway side; <paramref name="keys"/> maps a PSK identity to its key (or null: unknown).</summary>
