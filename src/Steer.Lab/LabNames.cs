@@ -103,6 +103,9 @@ public static class LabNames
     /// <summary>Address of <see cref="OtherName"/>.</summary>
     public const string OtherNameAddress = "198.18.2.13";
 
-    /// <summary>TTL of the lab DNS server's answers, in seconds.</summary>
-    public const int DnsTtlSeconds = 60;
+    /// <summary>
+    /// TTL of the lab DNS server's answers, in seconds: short, so that a test can watch a learned route outlive its TTL
+    /// while a connection uses it, and go once the connection has ended.
+    /// </summary>
+    public const int DnsTtlSeconds = 5;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Steer.Lab;
@@ -89,6 +90,55 @@ public sealed class SteeringTests(SteeringLabFixture fixture, ITestOutputHelper 
         }
 
         Assert.Equal(before, await HostStateAsync());
+    }
+
+    [Fact]
+    public async Task A_learned_route_outlives_its_ttl_while_a_quiet_connection_uses_it_and_goes_after()
+    {
+        fixture.SkipIfUnavailable();
+        string listed = Lab.WriteTenantConfiguration("keepalive.json", [Lab.FirstGateway], new JsonObject
+        {
+            ["mode"] = "listed",
+            ["include"] = new JsonArray(LabNames.TunnelName, "*." + LabNames.WildcardDomain),
+        });
+
+        // TTL 5 s (lab DNS) and a 1 s lifetime: without a user, a learned route goes about 6 s after the answer.
+        await using LabProcess client = Lab.StartClientWithConfiguration("keepalive", listed, "--learned-route-lifetime", "1");
+        await using (Cleanup("keepalive"))
+        {
+            await Lab.WaitForClientStateAsync(client, "connected", Ct);
+
+            // A connection that says nothing for 9 s (the lab server waits 10 s for a request), then asks who it is:
+            // no packet crosses the TUN meanwhile, so only the socket table can tell Steer that the address is still
+            // in use. Had the route gone, the request would leave with the tunnel's source address on the direct path
+            // and never be answered.
+            var quiet = Stopwatch.StartNew();
+            Task<LabCommandResult> connection = SteerLab.RunInAsync(Lab.Topology.ClientNamespace, "bash", TimeSpan.FromSeconds(30), Ct, "-c",
+                $"exec 3<>/dev/tcp/{LabNames.TunnelName}/8080 && sleep 9 && printf 'GET /whoami HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n' >&3 && timeout 10 cat <&3");
+            await WaitForLearnedAsync("keepalive", n => n >= 1, TimeSpan.FromSeconds(5));
+
+            // The control: a name resolved at the same time that nothing connects to.
+            string unused = "x." + LabNames.WildcardDomain;
+            await ResolveAsync(unused, LabNames.WildcardAddress);
+            Assert.Equal(2, (await Lab.ClientStatusAsync("keepalive", Ct)).GetProperty("learnedAddresses").GetInt32());
+            await WaitForLearnedAsync("keepalive", n => n == 1, TimeSpan.FromSeconds(8));
+            string routes = (await IpAsync("route", "show", "table", "all")).StandardOutput;
+            output.WriteLine($"{quiet.Elapsed.TotalSeconds:0.0} s into the quiet connection: the route of {unused} is gone, 1 learned address left");
+            Assert.True(quiet.Elapsed < TimeSpan.FromSeconds(8.5), "the unused route went too late to tell the two apart");
+            Assert.Contains(LabNames.TunnelNameAddress, routes, StringComparison.Ordinal);
+            Assert.DoesNotContain(LabNames.WildcardAddress, routes, StringComparison.Ordinal);
+
+            LabCommandResult answer = await connection;
+            output.WriteLine(answer.ToString());
+            Assert.True(answer.Succeeded, answer.ToString());
+            Assert.Contains(ViaTunnel, answer.StandardOutput, StringComparison.Ordinal);
+
+            // The connection is over: its route goes within lifetime + check period.
+            TimeSpan gone = await WaitForLearnedAsync("keepalive", n => n == 0, TimeSpan.FromSeconds(10));
+            output.WriteLine($"connection closed -> its learned route removed after {gone.TotalSeconds:0.0} s");
+            Assert.DoesNotContain(LabNames.TunnelNameAddress, (await IpAsync("route", "show", "table", "all")).StandardOutput, StringComparison.Ordinal);
+            await StopAsync(client);
+        }
     }
 
     [Fact]
@@ -248,6 +298,22 @@ public sealed class SteeringTests(SteeringLabFixture fixture, ITestOutputHelper 
         }
 
         return text.ToString();
+    }
+
+    private async Task<TimeSpan> WaitForLearnedAsync(string client, Func<int, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            int learned = (await Lab.ClientStatusAsync(client, Ct)).GetProperty("learnedAddresses").GetInt32();
+            if (condition(learned))
+            {
+                return clock.Elapsed;
+            }
+
+            Assert.True(clock.Elapsed < timeout, $"learned addresses still {learned} after {timeout.TotalSeconds:0} s");
+            await Task.Delay(200, Ct);
+        }
     }
 
     private async Task<string> WhoAmIAsync(string url)

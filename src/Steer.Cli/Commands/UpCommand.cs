@@ -33,11 +33,19 @@ internal static partial class UpCommand
         var interfaceMtu = new Option<int?>("--interface-mtu") { Description = "TUN MTU (default: the session MTU from the gateway); larger values get ICMP too-big answers from Steer." };
         var probeInterval = new Option<double?>("--probe-interval") { Description = "Seconds between datacenter re-probes while connected (default 60)." };
         var dns = new Option<SteerDnsMode>("--dns") { Description = "auto: the OS resolves through Steer's stub while up (mode all or domain rules); off: leave DNS alone.", DefaultValueFactory = _ => SteerDnsMode.Auto };
+        var learnedLifetime = new Option<double?>("--learned-route-lifetime") { Description = "Seconds a route learned from a DNS answer lives at least, and after its last use (default 300); it also lives while a connection uses its address." };
+        learnedLifetime.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double?>() is double value && !(value > 0 && value <= TimeSpan.MaxValue.TotalSeconds / 2))
+            {
+                result.AddError($"--learned-route-lifetime must be a positive number of seconds, not {value}.");
+            }
+        });
         var transport = new Option<SteerTransport>("--transport") { Description = "Data transport: auto (DTLS, TLS fallback), dtls or tls.", DefaultValueFactory = _ => SteerTransport.Auto };
 
         var command = new Command("up", "Connect to the tenant's gateway and steer traffic, in the foreground.")
         {
-            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu, probeInterval, dns,
+            tenant, configUrl, configFile, configPin, token, tokenFile, deviceId, iface, gateway, socket, transport, interfaceMtu, probeInterval, dns, learnedLifetime,
             CommonOptions.StateDirectory, CommonOptions.ResolvConf,
         };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
@@ -70,6 +78,7 @@ internal static partial class UpCommand
                 InterfaceMtu = parse.GetValue(interfaceMtu),
                 ProbeInterval = parse.GetValue(probeInterval) is double seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(60),
                 Dns = parse.GetValue(dns),
+                LearnedRouteLifetime = parse.GetValue(learnedLifetime) is double lifetime ? TimeSpan.FromSeconds(lifetime) : TimeSpan.FromMinutes(5),
                 StateDirectory = parse.GetValue(CommonOptions.StateDirectory),
                 ResolvConfPath = parse.GetValue(CommonOptions.ResolvConf)!,
             };

@@ -86,7 +86,9 @@ public sealed partial class SteerClient
 
     private async Task ExpireLearnedLoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        // Every 10 s, or twice per lifetime when that is shorter, so a route goes at most half a lifetime late.
+        TimeSpan period = TimeSpan.FromMilliseconds(Math.Clamp(_options.LearnedRouteLifetime.TotalMilliseconds / 2, 250, 10_000));
+        using var timer = new PeriodicTimer(period);
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
