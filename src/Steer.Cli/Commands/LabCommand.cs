@@ -15,6 +15,16 @@ internal static class LabCommand
 {
     private const string DemoPrefix = "steer-demo-";
 
+    /// <summary>The lab client's data transport, passed on to its <c>steer up</c>.</summary>
+    private static readonly Option<SteerTransport> s_transport = new("--transport")
+    {
+        Description = "The lab client's data transport: auto (DTLS, TLS fallback), dtls or tls.",
+        DefaultValueFactory = _ => SteerTransport.Auto,
+    };
+
+    private static string[] ClientArguments(ParseResult parse)
+        => ["--transport", parse.GetValue(s_transport).ToString().ToLowerInvariant()];
+
     public static Command Create()
     {
         var command = new Command("lab", "Run Steer's self-contained lab in network namespaces (Linux, root).");
@@ -28,7 +38,10 @@ internal static class LabCommand
 
     private static Command CreateDemo()
     {
-        var command = new Command("demo", "Build the lab, steer a request through the tunnel, show who the server saw, tear it all down. Exit 0 only if the request went through the tunnel.");
+        var command = new Command("demo", "Build the lab, steer a request through the tunnel, show who the server saw, tear it all down. Exit 0 only if the request went through the tunnel.")
+        {
+            s_transport,
+        };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
         {
             using var shutdown = new ShutdownSignal();
@@ -46,7 +59,7 @@ internal static class LabCommand
             Say($"without Steer, the client cannot reach {t.InetAddress}: curl exit {direct.ExitCode} ({FirstLine(direct.StandardError)})");
 
             var clock = Stopwatch.StartNew();
-            LabProcess client = lab.StartClient();
+            LabProcess client = lab.StartClient("client", null, ClientArguments(parse));
             await lab.WaitForClientStateAsync(client, "connected", ct).ConfigureAwait(false);
             TimeSpan upTime = clock.Elapsed;
             LabCommandResult whoami = await lab.CurlFromClientAsync(lab.WhoAmIUrl, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
@@ -75,13 +88,16 @@ internal static class LabCommand
 
     private static Command CreateUp()
     {
-        var command = new Command("up", "Build the lab with namespaces steer-client / steer-gw / steer-inet and run the gateway, servers and a Steer client until Ctrl-C.");
+        var command = new Command("up", "Build the lab with namespaces steer-client / steer-gw / steer-inet and run the gateway, servers and a Steer client until Ctrl-C.")
+        {
+            s_transport,
+        };
         command.SetAction((parse, _) => CommonOptions.RunAsync(async () =>
         {
             using var shutdown = new ShutdownSignal();
             using ILoggerFactory logging = CliLogging.Create(parse.GetValue(CommonOptions.Verbose));
             await using SteerLab lab = await SteerLab.StartAsync(new SteerLabOptions(), logging, shutdown.Token).ConfigureAwait(false);
-            LabProcess client = lab.StartClient();
+            LabProcess client = lab.StartClient("client", null, ClientArguments(parse));
             await lab.WaitForClientStateAsync(client, "connected", shutdown.Token).ConfigureAwait(false);
             LabTopology t = lab.Topology;
             Say($"lab is up. Try: ip netns exec {t.ClientNamespace} curl {lab.WhoAmIUrl}");
