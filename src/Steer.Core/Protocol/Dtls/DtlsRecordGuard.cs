@@ -5,7 +5,8 @@ namespace Steer.Protocol.Dtls;
 /// <summary>
 /// Counts, and where it can tell for sure drops before BouncyCastle sees them, the datagrams a DTLS data channel
 /// discards: garbage that is not whole DTLS records (among it two shapes that would hurt BouncyCastle, see
-/// <see cref="IsWholeRecords"/>), replayed application-data records, and records that fail authentication. BouncyCastle's record layer already drops all three, but silently (its <c>DtlsReplayWindow</c>
+/// <see cref="IsWholeRecords"/>), replayed application-data records, and records that fail authentication.
+/// BouncyCastle's record layer already drops all three, but silently (its <c>DtlsReplayWindow</c>
 /// and MAC check have no counters), and issue 3 asks for them to be counted.
 /// </summary>
 /// <remarks>
