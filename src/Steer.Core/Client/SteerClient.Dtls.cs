@@ -61,6 +61,7 @@ public sealed partial class SteerClient
             try
             {
                 DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, records: _dtlsRecords), ct).ConfigureAwait(false);
+                dtls.Udp.BeforeWait = FlushTunFromDtls;
                 channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp, guard: dtls.Udp.Guard);
                 Volatile.Write(ref _dtls, channel);
                 LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
@@ -163,13 +164,27 @@ public sealed partial class SteerClient
         connection.TrySendPacket(packet);
     }
 
-    /// <summary>A packet from the DTLS receive thread; the TUN write normally completes synchronously.</summary>
+    /// <summary>
+    /// A packet from the DTLS receive thread, held (merged with the next TCP segments) until the datagrams of the
+    /// current receive batch are used up (<see cref="FlushTunFromDtls"/>); the TUN write normally completes
+    /// synchronously.
+    /// </summary>
     private void WriteToTunFromDtls(ReadOnlyMemory<byte> packet)
     {
-        ValueTask write = WriteToTunAsync(packet, CancellationToken.None);
+        ValueTask write = WriteToTun(ref _dtlsTunWriter, packet, CancellationToken.None);
         if (!write.IsCompletedSuccessfully)
         {
             write.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>The DTLS socket is about to wait: write what the DTLS receive thread's writer holds.</summary>
+    private void FlushTunFromDtls()
+    {
+        ValueTask flush = FlushTun(_dtlsTunWriter, CancellationToken.None);
+        if (!flush.IsCompletedSuccessfully)
+        {
+            flush.AsTask().GetAwaiter().GetResult();
         }
     }
 

@@ -11,6 +11,8 @@ namespace Steer;
 public sealed partial class SteerClient
 {
     private ITunDevice? _device;
+    private TunPacketWriter? _tlsTunWriter;
+    private TunPacketWriter? _dtlsTunWriter;
     private IRouter? _router;
     private CancellationTokenSource? _pumpStop;
     private Task? _pump;
@@ -216,7 +218,17 @@ public sealed partial class SteerClient
         }
     }
 
-    private ValueTask WriteToTunAsync(ReadOnlyMemory<byte> packet, CancellationToken ct)
+    /// <summary>A packet from the TLS receive loop; held (merged with the next TCP segments) until the loop idles.</summary>
+    private ValueTask WriteToTunFromTlsAsync(ReadOnlyMemory<byte> packet, CancellationToken ct) => WriteToTun(ref _tlsTunWriter, packet, ct);
+
+    /// <summary>The TLS receive loop has nothing more to hand out: write what its writer holds.</summary>
+    private ValueTask FlushTunFromTlsAsync(CancellationToken ct) => FlushTun(_tlsTunWriter, ct);
+
+    /// <summary>
+    /// Writes (or, merging TCP segments, holds) a packet through the receive loop's own writer, made anew when the
+    /// device changed. Each loop flushes its writer before it waits for more input.
+    /// </summary>
+    private ValueTask WriteToTun(ref TunPacketWriter? slot, ReadOnlyMemory<byte> packet, CancellationToken ct)
     {
         ITunDevice? device = _device;
         if (device is null || IpPacket.GetVersion(packet.Span) == 0)
@@ -225,7 +237,20 @@ public sealed partial class SteerClient
             return ValueTask.CompletedTask;
         }
 
-        ValueTask write = device.WriteAsync(packet, ct);
+        TunPacketWriter? writer = slot;
+        if (writer is null || writer.Device != device)
+        {
+            slot = writer = new TunPacketWriter(device);
+        }
+
+        return Completed(writer.WriteAsync(packet, ct));
+    }
+
+    private ValueTask FlushTun(TunPacketWriter? writer, CancellationToken ct)
+        => writer is null || writer.Device != _device ? ValueTask.CompletedTask : Completed(writer.FlushAsync(ct));
+
+    private ValueTask Completed(ValueTask write)
+    {
         return write.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitWrite(write);
 
         async ValueTask AwaitWrite(ValueTask pending)

@@ -281,7 +281,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                         // Stopping sends Close first, so the gateway frees the session at once.
                         using CancellationTokenRegistration closeOnStop = ct.UnsafeRegister(
                             static c => _ = ((TunnelConnection)c!).CloseAsync("client stopping").AsTask(), session.Connection);
-                        await session.Connection.RunAsync(WriteToTunAsync, CancellationToken.None).ConfigureAwait(false);
+                        await session.Connection.RunAsync(WriteToTunFromTlsAsync, FlushTunFromTlsAsync, CancellationToken.None).ConfigureAwait(false);
                         reason = session.Connection.CloseReason ?? "closed";
                     }
                     catch (Exception ex) when (!ct.IsCancellationRequested)

@@ -75,11 +75,21 @@ internal sealed partial class TunnelConnection : IAsyncDisposable
     /// <exception cref="PeerErrorException">The peer sent an Error frame.</exception>
     /// <exception cref="SteerProtocolException">The peer broke the protocol.</exception>
     /// <exception cref="TimeoutException">Nothing arrived within the dead-peer timeout.</exception>
-    public async Task RunAsync(PacketHandler onPacket, CancellationToken cancellationToken)
+    public Task RunAsync(PacketHandler onPacket, CancellationToken cancellationToken) => RunAsync(onPacket, null, cancellationToken);
+
+    /// <summary>Runs the send, receive and keepalive loops until the peer closes, fails, or the token fires.</summary>
+    /// <param name="onPacket">Called for every received packet, one at a time.</param>
+    /// <param name="onIdle">Called after one or more packets when no further frame has been received yet, before the
+    /// receive loop waits for more: where a batching <paramref name="onPacket"/> writes what it holds.</param>
+    /// <param name="cancellationToken">Ends the loops.</param>
+    /// <exception cref="PeerErrorException">The peer sent an Error frame.</exception>
+    /// <exception cref="SteerProtocolException">The peer broke the protocol.</exception>
+    /// <exception cref="TimeoutException">Nothing arrived within the dead-peer timeout.</exception>
+    public async Task RunAsync(PacketHandler onPacket, Func<CancellationToken, ValueTask>? onIdle, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         CancellationToken ct = linked.Token;
-        Task receive = ReceiveLoopAsync(onPacket, ct);
+        Task receive = ReceiveLoopAsync(onPacket, onIdle, ct);
         Task send = SendLoopAsync(ct);
         Task keepalive = KeepaliveLoopAsync(ct);
         Task first = await Task.WhenAny(receive, send, keepalive).ConfigureAwait(false);
@@ -209,10 +219,17 @@ internal sealed partial class TunnelConnection : IAsyncDisposable
         }
     }
 
-    private async Task ReceiveLoopAsync(PacketHandler onPacket, CancellationToken ct)
+    private async Task ReceiveLoopAsync(PacketHandler onPacket, Func<CancellationToken, ValueTask>? onIdle, CancellationToken ct)
     {
+        bool delivered = false;
         while (true)
         {
+            if (delivered && onIdle is not null && !_reader.HasCompleteFrame)
+            {
+                delivered = false;
+                await onIdle(ct).ConfigureAwait(false);
+            }
+
             Frame? next = await _reader.ReadAsync(ct).ConfigureAwait(false);
             if (next is not { } frame)
             {
@@ -231,6 +248,7 @@ internal sealed partial class TunnelConnection : IAsyncDisposable
 
                     Counters.Received(frame.Payload.Length);
                     await onPacket(frame.Payload, ct).ConfigureAwait(false);
+                    delivered = true;
                     break;
                 case FrameType.Keepalive:
                     TryQueue(FrameType.KeepaliveAck, frame.Payload.Span);

@@ -23,6 +23,46 @@ public class TunnelConnectionTests
     }
 
     [Fact]
+    public async Task On_idle_follows_delivered_packets_before_the_receiver_waits_and_never_comes_without_one()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var (a, b) = await LoopbackPair.CreateAsync();
+        await using TunnelConnection left = Create(a, TimeSpan.FromSeconds(5));
+        await using TunnelConnection right = Create(b, TimeSpan.FromSeconds(5));
+        int delivered = 0;
+        int sinceIdle = 0;
+        var idleCalls = new ConcurrentQueue<int>(); // packets delivered since the previous call, at each call
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task runLeft = left.RunAsync((_, _) => ValueTask.CompletedTask, stop.Token);
+        Task runRight = right.RunAsync(
+            (_, _) => { delivered++; sinceIdle++; return ValueTask.CompletedTask; },
+            _ => { idleCalls.Enqueue(sinceIdle); sinceIdle = 0; return ValueTask.CompletedTask; },
+            stop.Token);
+
+        const int count = 500;
+        for (int i = 0; i < count; i++)
+        {
+            while (!left.TrySendPacket(Packet(i, 1200)))
+            {
+                await Task.Delay(1, ct);
+            }
+        }
+
+        for (int wait = 0; wait < 200 && idleCalls.Sum() < count; wait++)
+        {
+            await Task.Delay(25, ct);
+        }
+
+        Assert.Equal(count, Volatile.Read(ref delivered));
+        Assert.Equal(count, idleCalls.Sum()); // every packet is followed by an idle call once the stream runs dry
+        Assert.DoesNotContain(0, idleCalls);
+        Assert.True(idleCalls.Count < count, $"{idleCalls.Count} idle calls for {count} packets: no batching at all");
+        await stop.CancelAsync();
+        await runLeft;
+        await runRight;
+    }
+
+    [Fact]
     public async Task Carries_packets_both_ways_in_order_and_intact()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;

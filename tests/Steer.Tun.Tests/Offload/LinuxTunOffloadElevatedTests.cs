@@ -114,29 +114,10 @@ public sealed class LinuxTunOffloadElevatedTests
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
             CancellationToken ct = timeout.Token;
-            using Socket listener = ns.Run(() => new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
-            listener.Bind(new IPEndPoint(local, Port));
-            listener.Listen(1);
-
-            // Handshake as the peer behind the TUN: SYN in, SYN-ACK out of the TUN, ACK in.
             const ushort PeerPort = 40_001;
             uint iss = 0x1000_0000;
-            await device.WriteAsync(Tcp(peer, local, Port, iss, 0, Syn, mssOption: true, fromPort: PeerPort), ct);
-            uint serverNext = 0;
-            byte[] buffer = new byte[2_000];
-            while (serverNext == 0)
-            {
-                int length = await device.ReadAsync(buffer, ct);
-                if (TryParseTcp(buffer.AsSpan(0, length), out int transport, out _)
-                    && BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(transport + 2)) == PeerPort
-                    && (buffer[transport + 13] & (Syn | Ack)) == (Syn | Ack))
-                {
-                    serverNext = BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(transport + 4)) + 1;
-                }
-            }
-
-            await device.WriteAsync(Tcp(peer, local, Port, iss + 1, serverNext, Ack, mssOption: false, fromPort: PeerPort), ct);
-            using Socket accepted = await listener.AcceptAsync(ct);
+            (Socket accepted, uint serverNext) = await ConnectFromPeerAsync(ns, device, local, peer, PeerPort, iss, ct);
+            using Socket connection = accepted;
 
             // Three super-packets of 20,000 payload bytes (14 or 15 segments each), inside the 65,535-byte window.
             byte[] data = new byte[60_000];
@@ -151,14 +132,7 @@ public sealed class LinuxTunOffloadElevatedTests
                 sequence += 20_000;
             }
 
-            byte[] received = new byte[data.Length];
-            int got = 0;
-            while (got < received.Length)
-            {
-                int n = await accepted.ReceiveAsync(received.AsMemory(got), SocketFlags.None, ct);
-                Assert.True(n > 0, "the connection closed early");
-                got += n;
-            }
+            byte[] received = await ReceiveExactlyAsync(connection, data.Length, ct);
 
             Assert.True(received.AsSpan().SequenceEqual(data), "the socket received other bytes than the super-packets carried");
 
@@ -168,6 +142,113 @@ public sealed class LinuxTunOffloadElevatedTests
             Assert.False(await device.WriteSuperPacketAsync(TestPackets.Ipv4EchoRequest(Source4, Destination4, 1, 1, "x"u8), 1_000, ct));
             Assert.Equal(2, device.SuperPacketsRefused);
         }
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public async Task PacketWriter_MergesSegmentsOfAFlow_KernelTakesTheSuperPacketsAndTheBytesArrive(bool offload, bool ipv6)
+    {
+        Elevation.RequireTun();
+        Elevation.RequireNetworkNamespaces();
+        using TestNetworkNamespace ns = TestNetworkNamespace.Create();
+        var options = new TunDeviceOptions { Name = HostCommands.UniqueInterfaceName(), Mtu = Mtu, Offload = offload };
+        var device = (LinuxTunDevice)ns.Run(() => TunDevice.Create(options));
+        await using (device)
+        {
+            (IPAddress local, IPAddress peer) = Configure(ns, device, ipv6);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            CancellationToken ct = timeout.Token;
+            const ushort PeerPort = 40_002;
+            uint iss = 0x2000_0000;
+            (Socket accepted, uint serverNext) = await ConnectFromPeerAsync(ns, device, local, peer, PeerPort, iss, ct);
+            using Socket connection = accepted;
+
+            // 60,000 bytes in MSS-sized segments (the last shorter), flushed every 16 segments as a receive batch
+            // would be, and a pure ACK in the middle, which ends a super-packet and is written as it is.
+            byte[] data = new byte[60_000];
+            new Random(9).NextBytes(data);
+            var writer = new TunPacketWriter(device);
+            int segmentSize = Mtu - (ipv6 ? 60 : 40);
+            uint sequence = iss + 1;
+            int segments = 0;
+            for (int offset = 0; offset < data.Length; offset += segmentSize)
+            {
+                int length = Math.Min(segmentSize, data.Length - offset);
+                await writer.WriteAsync(Tcp(peer, local, Port, sequence, serverNext, Ack | (offset + length == data.Length ? Psh : 0), mssOption: false, fromPort: PeerPort, payload: data.AsSpan(offset, length)), ct);
+                sequence += (uint)length;
+                if (++segments % 16 == 0)
+                {
+                    await writer.FlushAsync(ct);
+                }
+
+                if (segments == 20)
+                {
+                    await writer.WriteAsync(Tcp(peer, local, Port, sequence, serverNext, Ack, mssOption: false, fromPort: PeerPort), ct);
+                }
+            }
+
+            await writer.FlushAsync(ct);
+            byte[] received = await ReceiveExactlyAsync(connection, data.Length, ct);
+
+            Assert.True(received.AsSpan().SequenceEqual(data), "the socket received other bytes than the segments carried");
+            Assert.Equal(offload, writer.Merges);
+            Assert.Equal(0, writer.Refused);
+            if (offload)
+            {
+                // Batches of 16 (flush), 4 (the ACK cuts), 12 + ... : every segment went out inside a super-packet.
+                Assert.Equal(segments, writer.MergedSegments);
+                Assert.True(writer.SuperPackets >= 3, $"{writer.SuperPackets} super-packets");
+            }
+            else
+            {
+                Assert.Equal(0, writer.SuperPackets);
+            }
+        }
+    }
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket connection, int length, CancellationToken ct)
+    {
+        byte[] received = new byte[length];
+        int got = 0;
+        while (got < received.Length)
+        {
+            int n = await connection.ReceiveAsync(received.AsMemory(got), SocketFlags.None, ct);
+            Assert.True(n > 0, "the connection closed early");
+            got += n;
+        }
+
+        return received;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="local"/>:<see cref="Port"/> in the namespace as the peer behind the TUN: SYN in,
+    /// SYN-ACK out of the TUN, ACK in. Returns the accepted socket and the server's next sequence number.
+    /// </summary>
+    private static async Task<(Socket Accepted, uint ServerNext)> ConnectFromPeerAsync(
+        TestNetworkNamespace ns, ITunDevice device, IPAddress local, IPAddress peer, ushort peerPort, uint iss, CancellationToken ct)
+    {
+        using Socket listener = ns.Run(() => new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+        listener.Bind(new IPEndPoint(local, Port));
+        listener.Listen(1);
+        await device.WriteAsync(Tcp(peer, local, Port, iss, 0, Syn, mssOption: true, fromPort: peerPort), ct);
+        uint serverNext = 0;
+        byte[] buffer = new byte[2_000];
+        while (serverNext == 0)
+        {
+            int length = await device.ReadAsync(buffer, ct);
+            if (TryParseTcp(buffer.AsSpan(0, length), out int transport, out _)
+                && BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(transport + 2)) == peerPort
+                && (buffer[transport + 13] & (Syn | Ack)) == (Syn | Ack))
+            {
+                serverNext = BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(transport + 4)) + 1;
+            }
+        }
+
+        await device.WriteAsync(Tcp(peer, local, Port, iss + 1, serverNext, Ack, mssOption: false, fromPort: peerPort), ct);
+        return (await listener.AcceptAsync(ct), serverNext);
     }
 
     private static (IPAddress Local, IPAddress Peer) Configure(TestNetworkNamespace ns, ITunDevice device, bool ipv6)

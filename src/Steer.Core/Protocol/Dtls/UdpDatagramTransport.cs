@@ -39,6 +39,13 @@ internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatchin
     /// <summary>The record guard every received datagram passes (drop counters).</summary>
     public DtlsRecordGuard Guard { get; }
 
+    /// <summary>
+    /// Called on the receiving thread each time the datagrams received so far have all been handed out and the next
+    /// receive is about to wait for the socket: where a batching packet consumer writes what it holds, so holding
+    /// packets within one batch adds no delay.
+    /// </summary>
+    public Action? BeforeWait { get; set; }
+
     /// <summary>The receive side's batch (counters, mode).</summary>
     public UdpBatch ReceiveBatch => _receive;
 
@@ -71,6 +78,7 @@ internal sealed class UdpDatagramTransport : DatagramTransport, IDatagramBatchin
                 }
 
                 _next = 0;
+                BeforeWait?.Invoke();
                 if (_receive.Receive(waitMillis) == 0)
                 {
                     Guard.OnReceiveTimeout();
