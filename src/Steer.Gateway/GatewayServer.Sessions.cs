@@ -33,7 +33,9 @@ public sealed partial class GatewayServer
 
             try
             {
-                await session.Connection.RunAsync((packet, token) => FromClientAsync(session, packet, token), ct).ConfigureAwait(false);
+                TunPacketWriter? writer = NewTunWriter();
+                await session.Connection.RunAsync(
+                    (packet, token) => FromClientAsync(session, writer, packet, token), token => FlushToTunAsync(writer, token), ct).ConfigureAwait(false);
                 LogSessionEnded(_logger, session.Id, session.User, session.Connection.CloseReason ?? "closed");
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -136,7 +138,7 @@ public sealed partial class GatewayServer
 
         string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var connection = new TunnelConnection(ssl, reader, _options.Mtu, TimeSpan.FromSeconds(_options.KeepaliveSeconds), 4096, _logger);
-        var session = new GatewaySession(id, claims.Subject, hello.DeviceId, remote, lease, connection, _options.Mtu, FromClientOverDtls, _logger);
+        var session = new GatewaySession(id, claims.Subject, hello.DeviceId, remote, lease, connection, _options.Mtu, NewDtlsInlet, _logger);
         var welcome = new ServerWelcome
         {
             SessionId = id,
@@ -220,8 +222,21 @@ public sealed partial class GatewayServer
         }
     }
 
+    /// <summary>A writer of one receive loop's packets to the TUN (merging TCP segments where the TUN takes them).</summary>
+    private TunPacketWriter? NewTunWriter() => _device is { } device ? new TunPacketWriter(device) : null;
+
+    /// <summary>The packet path of a new DTLS channel: its own writer, flushed when the channel's queue runs dry.</summary>
+    private PacketInlet NewDtlsInlet(GatewaySession session)
+    {
+        TunPacketWriter? writer = NewTunWriter();
+        return new PacketInlet(packet => FromClientOverDtls(session, writer, packet), () => Wait(FlushToTunAsync(writer, CancellationToken.None)));
+    }
+
+    private ValueTask FlushToTunAsync(TunPacketWriter? writer, CancellationToken ct)
+        => writer is null ? ValueTask.CompletedTask : Completed(writer.FlushAsync(ct));
+
     /// <summary>A packet from a client: checked against the session's addresses, then written to the TUN.</summary>
-    private ValueTask FromClientAsync(GatewaySession session, ReadOnlyMemory<byte> packet, CancellationToken ct)
+    private ValueTask FromClientAsync(GatewaySession session, TunPacketWriter? writer, ReadOnlyMemory<byte> packet, CancellationToken ct)
     {
         ReadOnlySpan<byte> span = packet.Span;
         bool valid = IpPacket.GetVersion(span) switch
@@ -240,14 +255,17 @@ public sealed partial class GatewayServer
             return ValueTask.CompletedTask;
         }
 
-        ITunDevice? device = _device;
-        if (device is null)
+        if (writer is null || writer.Device != _device)
         {
             return ValueTask.CompletedTask;
         }
 
         Interlocked.Increment(ref _toTun);
-        ValueTask write = device.WriteAsync(packet, ct);
+        return Completed(writer.WriteAsync(packet, ct));
+    }
+
+    private ValueTask Completed(ValueTask write)
+    {
         return write.IsCompletedSuccessfully ? ValueTask.CompletedTask : AwaitWrite(write);
 
         async ValueTask AwaitWrite(ValueTask pending)
@@ -264,10 +282,12 @@ public sealed partial class GatewayServer
     }
 
     /// <summary>A packet from the client's DTLS channel (its receive thread): same checks as over TLS.</summary>
-    private void FromClientOverDtls(GatewaySession session, ReadOnlyMemory<byte> packet)
+    private void FromClientOverDtls(GatewaySession session, TunPacketWriter? writer, ReadOnlyMemory<byte> packet)
+        => Wait(FromClientAsync(session, writer, packet, CancellationToken.None));
+
+    /// <summary>The TUN write completes synchronously unless the kernel queue is full; then this thread waits for it.</summary>
+    private static void Wait(ValueTask write)
     {
-        // The TUN write completes synchronously unless the kernel queue is full; then this thread waits for it.
-        ValueTask write = FromClientAsync(session, packet, CancellationToken.None);
         if (!write.IsCompletedSuccessfully)
         {
             write.AsTask().GetAwaiter().GetResult();

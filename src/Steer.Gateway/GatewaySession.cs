@@ -9,7 +9,7 @@ namespace Steer.Gateway;
 /// <summary>One authenticated client session on the gateway: its TLS connection and, when up, its DTLS channel.</summary>
 internal sealed class GatewaySession(
     string id, string user, string deviceId, string remote, AddressPool.Lease lease, TunnelConnection connection, int mtu,
-    Action<GatewaySession, ReadOnlyMemory<byte>> fromClient, ILogger logger)
+    Func<GatewaySession, PacketInlet> newDtlsInlet, ILogger logger)
 {
     private DtlsChannel? _dtls;
     private Action? _forgetDtlsPeer;
@@ -44,7 +44,9 @@ internal sealed class GatewaySession(
     /// <summary>Installs a new DTLS channel (a client re-handshakes after UDP came back or its address changed).</summary>
     public void AttachDtls(DtlsTransport transport, PeerDatagramTransport peer, Action forgetPeer)
     {
-        var channel = new DtlsChannel(transport, packet => fromClient(this, packet), mtu, $"dtls-{Id}", logger, peer, guard: peer.Guard);
+        PacketInlet inlet = newDtlsInlet(this);
+        peer.BeforeWait = inlet.OnIdle;
+        var channel = new DtlsChannel(transport, inlet.OnPacket, mtu, $"dtls-{Id}", logger, peer, guard: peer.Guard);
         DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
         Action? oldForget = Interlocked.Exchange(ref _forgetDtlsPeer, forgetPeer);
         old?.Dispose();
@@ -118,3 +120,9 @@ internal sealed class GatewaySession(
         };
     }
 }
+
+/// <summary>
+/// Where one receive loop of a session puts the client's packets: <see cref="OnPacket"/> for each, <see cref="OnIdle"/>
+/// before the loop waits for more (the TUN writer then writes what it holds).
+/// </summary>
+internal sealed record PacketInlet(Action<ReadOnlyMemory<byte>> OnPacket, Action OnIdle);

@@ -45,6 +45,12 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
     /// <summary>The record guard every datagram of this peer passes on its way to BouncyCastle (drop counters).</summary>
     public DtlsRecordGuard Guard { get; }
 
+    /// <summary>
+    /// Called on the receiving thread each time the queue is empty and the next receive is about to wait: where a
+    /// batching packet consumer writes what it holds (see <see cref="UdpDatagramTransport.BeforeWait"/>).
+    /// </summary>
+    public Action? BeforeWait { get; set; }
+
     /// <summary>Datagrams handed to this peer so far.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
@@ -88,10 +94,14 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
         long deadline = waitMillis <= 0 ? long.MaxValue : Environment.TickCount64 + waitMillis;
         while (true)
         {
-            if (!TryTake(deadline, out (byte[] Buffer, int Length) item))
+            if (!TryTakeNow(out (byte[] Buffer, int Length) item))
             {
-                Guard.OnReceiveTimeout();
-                return -1;
+                BeforeWait?.Invoke();
+                if (!TryTake(deadline, out item))
+                {
+                    Guard.OnReceiveTimeout();
+                    return -1;
+                }
             }
 
             if (!Guard.Inspect(item.Buffer.AsSpan(0, item.Length)))
@@ -104,6 +114,14 @@ internal sealed class PeerDatagramTransport : DatagramTransport, IDatagramBatchi
             item.Buffer.AsSpan(0, length).CopyTo(buffer);
             ArrayPool<byte>.Shared.Return(item.Buffer);
             return length;
+        }
+    }
+
+    private bool TryTakeNow(out (byte[] Buffer, int Length) item)
+    {
+        lock (_gate)
+        {
+            return _queue.TryDequeue(out item);
         }
     }
 
