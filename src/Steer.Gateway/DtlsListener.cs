@@ -47,7 +47,8 @@ internal sealed partial class DtlsListener : IDisposable
     {
         _findSession = findSession;
         _logger = logger;
-        _batching = batching ?? UdpBatchOptions.Default;
+        batching ??= UdpBatchOptions.Default;
+        _batching = batching.Logger is null ? batching with { Logger = logger } : batching;
         _verifier = new DtlsVerifier(_crypto);
         _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)

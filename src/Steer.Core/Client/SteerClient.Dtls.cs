@@ -60,7 +60,7 @@ public sealed partial class SteerClient
             DtlsChannel? channel = null;
             try
             {
-                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, records: _dtlsRecords), ct).ConfigureAwait(false);
+                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, UdpBatchOptions.Default with { Logger = _logger }, _dtlsRecords), ct).ConfigureAwait(false);
                 channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp, guard: dtls.Udp.Guard);
                 Volatile.Write(ref _dtls, channel);
                 LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
