@@ -14,8 +14,9 @@ namespace Steer.Gateway;
 /// DTLS sessions. A datagram from an unknown address starts a handshake only after a stateless cookie exchange
 /// (RFC 6347 HelloVerifyRequest), and only for a PSK identity of a live TLS session; anything else is counted and
 /// dropped without state. At most <see cref="MaxConcurrentHandshakes"/> handshakes run at once. One receive thread
-/// takes up to 32 datagrams per <c>recvmmsg</c>, each with its own source address (<see cref="UdpBatch"/>; one
-/// <c>ReceiveFrom</c> per datagram where batching is unavailable).
+/// takes up to 32 datagrams (with UDP GRO: 8 coalesced messages, split back into datagrams) per <c>recvmmsg</c>,
+/// each with its own source address (<see cref="UdpBatch"/>; one <c>ReceiveFrom</c> per datagram where batching is
+/// unavailable).
 /// </summary>
 internal sealed partial class DtlsListener : IDisposable
 {
