@@ -11,8 +11,9 @@ namespace Steer.Core.Tests.Protocol;
 /// on 127.0.0.1 (the loopback device does both): super-datagrams arrive as the datagrams that were added, byte for byte
 /// and in order, runs split by size, destination and the segment limits; coalesced messages split back at their
 /// segment size with the right source; every combination of GSO and GRO on and off gives the same datagrams; and a
-/// kernel that refuses GSO (a UDP-Lite socket: the kernel knows the <c>UDP_SEGMENT</c> option there but refuses
-/// segmented sends with EIO) loses nothing.
+/// kernel that refuses GSO loses nothing (a UDP-Lite socket: the kernel knows the <c>UDP_SEGMENT</c> option there but
+/// refuses segmented sends with EIO, as for a device without checksum offload; a UDP socket with <c>SO_NO_CHECK</c>:
+/// EINVAL).
 /// </summary>
 public sealed partial class UdpBatchGsoTests : IDisposable
 {
@@ -230,12 +231,21 @@ public sealed partial class UdpBatchGsoTests : IDisposable
         Assert.Equal(gso && UdpBatch.IsSupported ? 155 : 0, sender.SendBatch.GsoSegments);
     }
 
-    [Fact]
-    public void Gso_refused_by_the_kernel_turns_off_and_the_batch_is_sent_again_without_loss()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Gso_refused_by_the_kernel_turns_off_and_the_batch_is_sent_again_without_loss(bool udpLite)
     {
         Assert.SkipUnless(UdpBatch.IsSupported, "recvmmsg/sendmmsg are Linux only");
-        Socket receiver = Bound(UdpLite);
-        Socket sender = Bound(UdpLite);
+        Socket receiver = Bound(udpLite ? UdpLite : (int)ProtocolType.Udp);
+        Socket sender = Bound(udpLite ? UdpLite : (int)ProtocolType.Udp);
+        if (!udpLite)
+        {
+            // SO_NO_CHECK: plain datagrams leave without a checksum; segmented ones are refused with EINVAL, which the
+            // batch tells from "too big for the path" by sending the run's first datagram alone.
+            sender.SetRawSocketOption(1 /* SOL_SOCKET */, 11 /* SO_NO_CHECK */, BitConverter.GetBytes(1));
+        }
+
         sender.Connect(receiver.LocalEndPoint!);
         var batch = new UdpBatch(sender, Options(gso: true, gro: false), withAddresses: false);
         Assert.True(batch.IsGso, "the kernel should accept the UDP_SEGMENT option on a UDP-Lite socket");
@@ -260,7 +270,8 @@ public sealed partial class UdpBatchGsoTests : IDisposable
 
         Assert.False(receiver.Poll(TimeSpan.FromMilliseconds(50), SelectMode.SelectRead), "an extra datagram arrived");
         Assert.True(batch.IsBatched);
-        Assert.Equal(4, batch.Syscalls); // the refused sendmmsg, then one plain sendmmsg per round
+        // The refused sendmmsg (EINVAL: and the first datagram alone), then one plain sendmmsg per round.
+        Assert.Equal(udpLite ? 4 : 5, batch.Syscalls);
         Assert.Equal(33, batch.Datagrams);
         Assert.Equal(0, batch.Dropped);
         Assert.Equal(0, batch.GsoMessages);
