@@ -37,6 +37,7 @@ internal sealed partial class DtlsListener : IDisposable
     private int _probesThisSecond;
     private long _probesAnswered;
     private long _datagrams;
+    private UdpBatch? _receive;
     private long _dropped;
     private readonly DtlsRecordCounters _records = new();
 
@@ -65,6 +66,9 @@ internal sealed partial class DtlsListener : IDisposable
 
     /// <summary>UDP datagrams received.</summary>
     public long Datagrams => Interlocked.Read(ref _datagrams);
+
+    /// <summary>Of <see cref="Datagrams"/>, those that arrived coalesced by UDP GRO (split again by the receive batch).</summary>
+    public long GroDatagrams => Volatile.Read(ref _receive)?.GroSegments ?? 0;
 
     /// <summary>The bound UDP endpoint.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
@@ -102,6 +106,7 @@ internal sealed partial class DtlsListener : IDisposable
     private void ReceiveLoop(CancellationToken ct)
     {
         var batch = new UdpBatch(_socket, _batching, withAddresses: true);
+        Volatile.Write(ref _receive, batch);
         Span<byte> probe = stackalloc byte[MaxProbeLength];
         while (!ct.IsCancellationRequested)
         {

@@ -32,9 +32,14 @@ internal sealed record UdpBatchOptions
     /// UDP segmentation offload on send (Linux, batched only): consecutive datagrams of a batch to the same destination
     /// and of the same size (the last may be shorter) leave as one message with a <c>UDP_SEGMENT</c> control message,
     /// which the kernel (or the NIC) cuts back into datagrams. Probed per socket; a kernel or device that refuses it
-    /// turns it off for that batch, and what it refused is sent again one message per datagram.
+    /// turns it off for that batch, and what it refused is sent again one message per datagram. The environment
+    /// variable <c>STEER_UDP_GSO=0</c> turns the default off: local netfilter rules and tc filters see a super-datagram
+    /// before it is cut, so a rule on the UDP length (like the lab's emulated small-MTU path) would drop all of it.
     /// </summary>
-    public bool Gso { get; init; } = true;
+    public bool Gso { get; init; } = Environment.GetEnvironmentVariable(GsoVariable) != "0";
+
+    /// <summary>The environment variable that turns <see cref="Gso"/> off by default when it is <c>0</c>.</summary>
+    public const string GsoVariable = "STEER_UDP_GSO";
 
     /// <summary>
     /// UDP receive coalescing (Linux, batched only): <c>UDP_GRO</c> on the socket, so the kernel may hand several
