@@ -403,7 +403,7 @@ internal sealed unsafe partial class UdpBatch
                     // this run and the rest of the batch again, one datagram per message unless the refusal turns
                     // out not to be GSO's fault.
                     int next = _messageFirst[start];
-                    if (!GsoRefused(errno, ref next))
+                    if (!GsoStaysOn(errno, ref next))
                     {
                         _gso = false;
                     }
@@ -768,7 +768,7 @@ internal sealed unsafe partial class UdpBatch
     /// it and GSO stays on. Anything else turns GSO off for this batch, logged once per process. Returns whether GSO
     /// is to stay on.
     /// </summary>
-    private bool GsoRefused(int errno, ref int next)
+    private bool GsoStaysOn(int errno, ref int next)
     {
         if (errno == EINVAL)
         {
