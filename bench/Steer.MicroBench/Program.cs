@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using Steer.MicroBench.DnsLatency;
 using Steer.MicroBench.Infrastructure;
+using Steer.MicroBench.UdpGso;
 
 namespace Steer.MicroBench;
 
@@ -9,7 +10,9 @@ namespace Steer.MicroBench;
 /// Runs the micro-benchmarks: <c>scripts/bench.sh micro [BenchmarkDotNet arguments]</c>, e.g.
 /// <c>--filter '*' --job short</c> for a quick pass, or <c>--filter '*Tls*'</c> for one class.
 /// <c>scripts/bench.sh micro dns-latency [--queries N ...]</c> runs the DNS stub latency measurement instead
-/// (a plain console measurement over loopback sockets, not a BenchmarkDotNet benchmark).
+/// (a plain console measurement over loopback sockets, not a BenchmarkDotNet benchmark), and
+/// <c>scripts/bench.sh micro udp-gso [--datagrams N ...]</c> the cost per datagram of plain <c>sendmmsg</c> against
+/// UDP segmentation offload (also console, loopback).
 /// </summary>
 public static class Program
 {
@@ -18,6 +21,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "dns-latency")
         {
             return DnsLatencyBenchmark.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "udp-gso")
+        {
+            return UdpGsoBenchmark.Run(args[1..]);
         }
 
         IConfig config = DefaultConfig.Instance

@@ -14,8 +14,9 @@ namespace Steer.Gateway;
 /// DTLS sessions. A datagram from an unknown address starts a handshake only after a stateless cookie exchange
 /// (RFC 6347 HelloVerifyRequest), and only for a PSK identity of a live TLS session; anything else is counted and
 /// dropped without state. At most <see cref="MaxConcurrentHandshakes"/> handshakes run at once. One receive thread
-/// takes up to 32 datagrams per <c>recvmmsg</c>, each with its own source address (<see cref="UdpBatch"/>; one
-/// <c>ReceiveFrom</c> per datagram where batching is unavailable).
+/// takes up to 32 datagrams (with UDP GRO: 8 coalesced messages, split back into datagrams) per <c>recvmmsg</c>,
+/// each with its own source address (<see cref="UdpBatch"/>; one <c>ReceiveFrom</c> per datagram where batching is
+/// unavailable).
 /// </summary>
 internal sealed partial class DtlsListener : IDisposable
 {
@@ -36,6 +37,7 @@ internal sealed partial class DtlsListener : IDisposable
     private int _probesThisSecond;
     private long _probesAnswered;
     private long _datagrams;
+    private UdpBatch? _receive;
     private long _dropped;
     private readonly DtlsRecordCounters _records = new();
 
@@ -47,7 +49,8 @@ internal sealed partial class DtlsListener : IDisposable
     {
         _findSession = findSession;
         _logger = logger;
-        _batching = batching ?? UdpBatchOptions.Default;
+        batching ??= UdpBatchOptions.Default;
+        _batching = batching.Logger is null ? batching with { Logger = logger } : batching;
         _verifier = new DtlsVerifier(_crypto);
         _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
@@ -63,6 +66,9 @@ internal sealed partial class DtlsListener : IDisposable
 
     /// <summary>UDP datagrams received.</summary>
     public long Datagrams => Interlocked.Read(ref _datagrams);
+
+    /// <summary>Of <see cref="Datagrams"/>, those that arrived coalesced by UDP GRO (split again by the receive batch).</summary>
+    public long GroDatagrams => Volatile.Read(ref _receive)?.GroSegments ?? 0;
 
     /// <summary>The bound UDP endpoint.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
@@ -100,6 +106,7 @@ internal sealed partial class DtlsListener : IDisposable
     private void ReceiveLoop(CancellationToken ct)
     {
         var batch = new UdpBatch(_socket, _batching, withAddresses: true);
+        Volatile.Write(ref _receive, batch);
         Span<byte> probe = stackalloc byte[MaxProbeLength];
         while (!ct.IsCancellationRequested)
         {

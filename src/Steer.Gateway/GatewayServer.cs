@@ -81,6 +81,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
         NoSessionDropped = Interlocked.Read(ref _noSession),
         MalformedDropped = Interlocked.Read(ref _malformed),
         UdpDatagrams = _dtls?.Datagrams ?? 0,
+        UdpGroDatagrams = _dtls?.GroDatagrams ?? 0,
         UdpDropped = _dtls?.Dropped ?? 0,
         DtlsGarbageDropped = _dtls?.Records.GarbageDropped ?? 0,
         DtlsReplayedDropped = _dtls?.Records.ReplayedDropped ?? 0,

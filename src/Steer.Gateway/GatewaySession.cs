@@ -12,6 +12,7 @@ internal sealed class GatewaySession(
     Func<GatewaySession, PacketInlet> newDtlsInlet, ILogger logger)
 {
     private DtlsChannel? _dtls;
+    private PeerDatagramTransport? _dtlsPeer;
     private Action? _forgetDtlsPeer;
     private long _transportSwitches;
     private long _tooBigForDtls;
@@ -48,6 +49,7 @@ internal sealed class GatewaySession(
         peer.BeforeWait = inlet.OnIdle;
         var channel = new DtlsChannel(transport, inlet.OnPacket, mtu, $"dtls-{Id}", logger, peer, guard: peer.Guard);
         DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
+        Volatile.Write(ref _dtlsPeer, peer);
         Action? oldForget = Interlocked.Exchange(ref _forgetDtlsPeer, forgetPeer);
         old?.Dispose();
         oldForget?.Invoke();
@@ -115,6 +117,7 @@ internal sealed class GatewaySession(
             PacketsSent = Connection.Counters.PacketsSent + (dtls?.Counters.PacketsSent ?? 0),
             DtlsPacketsReceived = dtls?.Counters.PacketsReceived ?? 0,
             DtlsPacketsSent = dtls?.Counters.PacketsSent ?? 0,
+            DtlsGsoDatagrams = Volatile.Read(ref _dtlsPeer)?.SendBatch?.GsoSegments ?? 0,
             TransportSwitches = Interlocked.Read(ref _transportSwitches),
             Since = Since,
         };

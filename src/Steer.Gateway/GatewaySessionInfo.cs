@@ -33,6 +33,9 @@ public sealed record GatewaySessionInfo
     /// <summary>Packets sent to the client over DTLS.</summary>
     public long DtlsPacketsSent { get; init; }
 
+    /// <summary>DTLS datagrams of the current DTLS channel that left inside UDP GSO super-datagrams.</summary>
+    public long DtlsGsoDatagrams { get; init; }
+
     /// <summary>
     /// Largest packet the gateway sends to this client over DTLS now (in-band probed path MTU of the gateway → client
     /// direction; 0 when not even 1280-byte probes get through); null without a DTLS channel.

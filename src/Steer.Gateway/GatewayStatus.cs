@@ -39,6 +39,9 @@ public sealed record GatewayStatus
     /// <summary>UDP datagrams received on the DTLS port.</summary>
     public long UdpDatagrams { get; init; }
 
+    /// <summary>Of <see cref="UdpDatagrams"/>, those that arrived coalesced by UDP GRO and were split again.</summary>
+    public long UdpGroDatagrams { get; init; }
+
     /// <summary>UDP datagrams dropped before reaching a session (garbage, unknown sender, failed handshake).</summary>
     public long UdpDropped { get; init; }
 

@@ -193,6 +193,13 @@ public sealed partial class SteerLab : IAsyncDisposable
     /// override the token with <c>--token</c>). Does not wait for the tunnel; see <see cref="WaitForClientStateAsync"/>.
     /// </summary>
     public LabProcess StartClient(string name = "client", string? token = null, params string[] extraArguments)
+        => StartClientWithEnvironment(name, null, token, extraArguments);
+
+    /// <summary>
+    /// <see cref="StartClient(string, string?, string[])"/> with environment variables for the <c>steer up</c> process
+    /// (e.g. <c>STEER_UDP_GSO=0</c>).
+    /// </summary>
+    public LabProcess StartClientWithEnvironment(string name, IReadOnlyDictionary<string, string?>? environment, string? token = null, params string[] extraArguments)
     {
         // The client namespace's own resolv.conf, so that Steer's DNS changes never touch the host's /etc/resolv.conf.
         Directory.CreateDirectory(LabTopology.GetNamespaceEtcDirectory(Topology.ClientNamespace));
@@ -203,7 +210,7 @@ public sealed partial class SteerLab : IAsyncDisposable
             "--resolv-conf", ClientResolvConf, "--state-dir", ClientStateDirectory(name),
             .. extraArguments,
         ];
-        return StartSteer(Topology.ClientNamespace, name, args);
+        return StartSteer(Topology.ClientNamespace, name, environment, args);
     }
 
     /// <summary>
@@ -290,10 +297,18 @@ public sealed partial class SteerLab : IAsyncDisposable
         return document.RootElement.Clone();
     }
 
-    private LabProcess StartSteer(string ns, string name, params string[] args)
+    private LabProcess StartSteer(string ns, string name, params string[] args) => StartSteer(ns, name, null, args);
+
+    private LabProcess StartSteer(string ns, string name, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         string[] all = _options.Verbose ? ["-v", .. args] : args;
-        return Track(LabProcess.Start(ns, Steer.FileName, Steer.GetArguments(all), new LabProcessOptions { Name = name, Logger = _logger }));
+        var options = new LabProcessOptions { Name = name, Logger = _logger };
+        foreach (KeyValuePair<string, string?> variable in environment ?? new Dictionary<string, string?>())
+        {
+            options.Environment[variable.Key] = variable.Value;
+        }
+
+        return Track(LabProcess.Start(ns, Steer.FileName, Steer.GetArguments(all), options));
     }
 
     private LabProcess Track(LabProcess process)

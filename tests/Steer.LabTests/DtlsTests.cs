@@ -178,7 +178,11 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
     public async Task Path_mtu_reaches_the_session_mtu_and_settles_below_a_path_that_drops_large_datagrams()
     {
         fixture.SkipIfUnavailable();
-        await using LabProcess client = Lab.StartClient("pathmtu");
+        // The emulated path below is an nftables rule on the UDP length in the client namespace: it sees a GSO
+        // super-datagram before the kernel cuts it into datagrams and would drop all of it, which no real path does.
+        // The client sends without GSO here; the gateway's runs of small records (ACKs) stay under the limit or are
+        // recovered by TCP.
+        await using LabProcess client = Lab.StartClientWithEnvironment("pathmtu", new Dictionary<string, string?> { ["STEER_UDP_GSO"] = "0" });
         await Lab.WaitForClientStateAsync(client, "connected", Ct);
         await WaitForTransportAsync("pathmtu", "dtls", TimeSpan.FromSeconds(10));
 

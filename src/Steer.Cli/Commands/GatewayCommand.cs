@@ -155,7 +155,7 @@ internal static class GatewayCommand
             GatewayStatus s = JsonSerializer.Deserialize(json, CliJsonContext.Default.GatewayStatus)!;
             Console.WriteLine($"gateway {s.Name} (tenant {s.Tenant}) on {s.Interface}: {s.Sessions.Count} sessions, {s.SessionsAccepted} accepted, {s.AuthenticationFailures} refused");
             Console.WriteLine($"packets: to tun {s.PacketsToTun}, from tun {s.PacketsFromTun}; dropped: spoofed {s.SpoofedDropped}, no session {s.NoSessionDropped}, malformed {s.MalformedDropped}");
-            Console.WriteLine($"udp: {s.UdpDatagrams} datagrams, {s.UdpDropped} dropped before a session; DTLS records dropped: garbage {s.DtlsGarbageDropped}, replayed {s.DtlsReplayedDropped}, failed authentication {s.DtlsRejectedDropped}");
+            Console.WriteLine($"udp: {s.UdpDatagrams} datagrams ({s.UdpGroDatagrams} GRO-coalesced), {s.UdpDropped} dropped before a session; DTLS records dropped: garbage {s.DtlsGarbageDropped}, replayed {s.DtlsReplayedDropped}, failed authentication {s.DtlsRejectedDropped}");
             foreach (GatewaySessionInfo session in s.Sessions)
             {
                 Console.WriteLine($"  {session.Id} {session.User} {session.Remote} {session.IPv4} {session.IPv6} rx {session.PacketsReceived} tx {session.PacketsSent}");

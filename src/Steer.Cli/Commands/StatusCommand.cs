@@ -25,7 +25,7 @@ internal static class StatusCommand
             Console.WriteLine($"state:       {s.State.ToString().ToLowerInvariant()}");
             Console.WriteLine($"tenant:      {s.Tenant}");
             Console.WriteLine($"gateway:     {s.Gateway ?? "-"} {s.GatewayEndpoint}{(s.GatewayReason is null ? "" : $" ({s.GatewayReason})")}");
-            Console.WriteLine($"transport:   {s.Transport ?? "-"} ({s.TransportSwitches} switches; DTLS packets out {s.DtlsPacketsSent}, in {s.DtlsPacketsReceived})");
+            Console.WriteLine($"transport:   {s.Transport ?? "-"} ({s.TransportSwitches} switches; DTLS packets out {s.DtlsPacketsSent}, in {s.DtlsPacketsReceived}; UDP GSO {s.DtlsGsoDatagrams}, GRO {s.DtlsGroDatagrams})");
             Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu}");
             Console.WriteLine($"path mtu:    {(s.PathMtu is int pmtu ? $"{pmtu} (DTLS, probed)" : "-")}");
             Console.WriteLine($"dns:         {(s.DnsServers.Count == 0 ? "-" : string.Join(", ", s.DnsServers))}");

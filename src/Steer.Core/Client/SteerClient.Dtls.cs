@@ -17,8 +17,11 @@ public sealed partial class SteerClient
     private static readonly TimeSpan MaxDtlsRetry = TimeSpan.FromSeconds(30);
 
     private DtlsChannel? _dtls;
+    private UdpDatagramTransport? _dtlsUdp;
     private bool _dataOnDtls;
     private long _previousDtlsSent;
+    private long _previousGsoDatagrams;
+    private long _previousGroDatagrams;
 
     /// <summary>Datagrams dropped by the DTLS record guards of every channel this client opened.</summary>
     private readonly DtlsRecordCounters _dtlsRecords = new();
@@ -60,10 +63,11 @@ public sealed partial class SteerClient
             DtlsChannel? channel = null;
             try
             {
-                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, records: _dtlsRecords), ct).ConfigureAwait(false);
+                DtlsConnection dtls = await Task.Run(() => DtlsConnector.Open(gateway, offer, TimeSpan.FromSeconds(5), _protector.Protect, UdpBatchOptions.Default with { Logger = _logger }, _dtlsRecords), ct).ConfigureAwait(false);
                 dtls.Udp.BeforeWait = FlushTunFromDtls;
                 channel = new DtlsChannel(dtls.Transport, WriteToTunFromDtls, session.Welcome.Mtu, "dtls-client", _logger, dtls.Udp, guard: dtls.Udp.Guard);
                 Volatile.Write(ref _dtls, channel);
+                Volatile.Write(ref _dtlsUdp, dtls.Udp);
                 LogDtlsUp(_logger, session.Gateway.Name, offer.Port);
                 retry = _options.DtlsRetryInterval;
                 long nextProbe = 0;
@@ -109,6 +113,12 @@ public sealed partial class SteerClient
                 if (channel is not null)
                 {
                     Volatile.Write(ref _dtls, null);
+                    if (Interlocked.Exchange(ref _dtlsUdp, null) is UdpDatagramTransport udp)
+                    {
+                        Interlocked.Add(ref _previousGsoDatagrams, udp.SendBatch.GsoSegments);
+                        Interlocked.Add(ref _previousGroDatagrams, udp.ReceiveBatch.GroSegments);
+                    }
+
                     Interlocked.Add(ref _previousDtlsSent, channel.Counters.PacketsSent);
                     Interlocked.Add(ref _previousDtlsReceived, channel.Counters.PacketsReceived);
                     Interlocked.Add(ref _previousBytesSent, channel.Counters.BytesSent);

@@ -125,6 +125,7 @@ public sealed partial class SteerClient : IAsyncDisposable
             TunnelCounters? dtls = Volatile.Read(ref _dtls)?.Counters;
             long dtlsSent = Interlocked.Read(ref _previousDtlsSent) + (dtls?.PacketsSent ?? 0);
             long dtlsReceived = Interlocked.Read(ref _previousDtlsReceived) + (dtls?.PacketsReceived ?? 0);
+            Protocol.Dtls.UdpDatagramTransport? udp = Volatile.Read(ref _dtlsUdp);
             return status with
             {
                 PacketsSent = Interlocked.Read(ref _previousPacketsSent) + (current?.PacketsSent ?? 0) + dtlsSent,
@@ -135,6 +136,8 @@ public sealed partial class SteerClient : IAsyncDisposable
                 DtlsPacketsSent = dtlsSent,
                 PacketsTooBig = Interlocked.Read(ref _tooBig),
                 DtlsPacketsReceived = dtlsReceived,
+                DtlsGsoDatagrams = Interlocked.Read(ref _previousGsoDatagrams) + (udp?.SendBatch.GsoSegments ?? 0),
+                DtlsGroDatagrams = Interlocked.Read(ref _previousGroDatagrams) + (udp?.ReceiveBatch.GroSegments ?? 0),
                 DtlsGarbageDropped = _dtlsRecords.GarbageDropped,
                 DtlsReplayedDropped = _dtlsRecords.ReplayedDropped,
                 DtlsRejectedDropped = _dtlsRecords.RejectedDropped,

@@ -33,6 +33,12 @@ public sealed record SteerStatus
     /// <summary>Packets received over DTLS (included in <see cref="PacketsReceived"/>).</summary>
     public long DtlsPacketsReceived { get; init; }
 
+    /// <summary>DTLS datagrams that left inside UDP GSO super-datagrams (0 where the kernel or device has no GSO).</summary>
+    public long DtlsGsoDatagrams { get; init; }
+
+    /// <summary>DTLS datagrams that arrived coalesced by UDP GRO and were split again (0 where nothing was coalesced).</summary>
+    public long DtlsGroDatagrams { get; init; }
+
     /// <summary>UDP datagrams from the gateway's address that were no DTLS record, dropped.</summary>
     public long DtlsGarbageDropped { get; init; }
 
