@@ -26,7 +26,7 @@ internal static class StatusCommand
             Console.WriteLine($"tenant:      {s.Tenant}");
             Console.WriteLine($"gateway:     {s.Gateway ?? "-"} {s.GatewayEndpoint}{(s.GatewayReason is null ? "" : $" ({s.GatewayReason})")}");
             Console.WriteLine($"transport:   {s.Transport ?? "-"} ({s.TransportSwitches} switches; DTLS packets out {s.DtlsPacketsSent}, in {s.DtlsPacketsReceived}; UDP GSO {s.DtlsGsoDatagrams}, GRO {s.DtlsGroDatagrams})");
-            Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu}");
+            Console.WriteLine($"interface:   {s.Interface ?? "-"} {s.InnerIPv4} {s.InnerIPv6} mtu {s.Mtu} ({s.TunMergedPackets} packets written merged into TCP super-packets)");
             Console.WriteLine($"path mtu:    {(s.PathMtu is int pmtu ? $"{pmtu} (DTLS, probed)" : "-")}");
             Console.WriteLine($"dns:         {(s.DnsServers.Count == 0 ? "-" : string.Join(", ", s.DnsServers))}");
             Console.WriteLine($"since:       {s.ConnectedSince?.ToString("u") ?? "-"}   reconnects: {s.Reconnects}");

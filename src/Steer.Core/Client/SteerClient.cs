@@ -136,6 +136,7 @@ public sealed partial class SteerClient : IAsyncDisposable
                 DtlsPacketsSent = dtlsSent,
                 PacketsTooBig = Interlocked.Read(ref _tooBig),
                 DtlsPacketsReceived = dtlsReceived,
+                TunMergedPackets = (Volatile.Read(ref _tlsTunWriter)?.MergedSegments ?? 0) + (Volatile.Read(ref _dtlsTunWriter)?.MergedSegments ?? 0),
                 DtlsGsoDatagrams = Interlocked.Read(ref _previousGsoDatagrams) + (udp?.SendBatch.GsoSegments ?? 0),
                 DtlsGroDatagrams = Interlocked.Read(ref _previousGroDatagrams) + (udp?.ReceiveBatch.GroSegments ?? 0),
                 DtlsGarbageDropped = _dtlsRecords.GarbageDropped,

@@ -39,6 +39,12 @@ public sealed record SteerStatus
     /// <summary>DTLS datagrams that arrived coalesced by UDP GRO and were split again (0 where nothing was coalesced).</summary>
     public long DtlsGroDatagrams { get; init; }
 
+    /// <summary>
+    /// Packets from the tunnel that entered the TUN merged into TCP super-packets (Linux with offloads; 0 elsewhere),
+    /// since the interface was made.
+    /// </summary>
+    public long TunMergedPackets { get; init; }
+
     /// <summary>UDP datagrams from the gateway's address that were no DTLS record, dropped.</summary>
     public long DtlsGarbageDropped { get; init; }
 
