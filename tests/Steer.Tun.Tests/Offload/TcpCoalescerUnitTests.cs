@@ -179,6 +179,178 @@ public sealed class TcpCoalescerUnitTests
         Assert.Equal(dontFragment ? CoalesceResult.Added : CoalesceResult.FlushFirst, coalescer.TryAdd(segments[1]));
     }
 
+    /// <summary>
+    /// The property that matters for "no lost traffic": whatever mix of packets arrives (three interleaved flows over
+    /// IPv4 and IPv6, short segments, PSH, pure ACKs, retransmissions, corrupted checksums, UDP) and wherever the
+    /// batches end, merging and then cutting again gives back exactly the packets that went in, in the same order
+    /// (IPv4 identifications of DF packets aside, see <see cref="Atomic"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void Random_packet_streams_come_out_of_merging_and_cutting_unchanged_and_in_order(int seed)
+    {
+        var random = new Random(seed);
+        var flows = new[]
+        {
+            new Flow(false, 1_448, 40_000, random.Next()),
+            new Flow(true, 1_428, 40_001, random.Next()),
+            new Flow(false, 1_360, 40_002, random.Next()),
+        };
+        var input = new List<byte[]>();
+        Flow flow = flows[0];
+        while (input.Count < 3_000)
+        {
+            if (random.Next(4) == 0)
+            {
+                flow = flows[random.Next(flows.Length)]; // otherwise the same flow goes on: runs to merge
+            }
+
+            int kind = random.Next(100);
+            input.Add(kind switch
+            {
+                < 78 => flow.Next(random, random.Next(10) == 0 ? random.Next(1, flow.Mss) : flow.Mss, random.Next(12) == 0),
+                < 86 => flow.PureAck(),
+                < 91 => flow.Retransmission(random),
+                < 96 => Corrupt(flow.Next(random, flow.Mss, false), random),
+                _ => Udp(random),
+            });
+        }
+
+        var coalescer = new TcpCoalescer();
+        var output = new List<byte[]>();
+        int merged = 0;
+        foreach (byte[] packet in input)
+        {
+            switch (coalescer.TryAdd(packet))
+            {
+                case CoalesceResult.Added:
+                    break;
+                case CoalesceResult.FlushFirst:
+                    merged += Emit(coalescer, output);
+                    Assert.Equal(CoalesceResult.Added, coalescer.TryAdd(packet));
+                    break;
+                default:
+                    merged += Emit(coalescer, output);
+                    output.Add(packet);
+                    break;
+            }
+
+            if (random.Next(20) == 0)
+            {
+                merged += Emit(coalescer, output); // a receive batch ended
+            }
+        }
+
+        merged += Emit(coalescer, output);
+        Assert.Equal(input.Count, output.Count);
+        Assert.True(merged > input.Count / 10, $"only {merged} of {input.Count} packets were merged: the mix exercises too little");
+        for (int i = 0; i < input.Count; i++)
+        {
+            Assert.True(Atomic(input[i]).AsSpan().SequenceEqual(Atomic(output[i])), $"packet {i} differs:\n{Convert.ToHexString(input[i])}\n{Convert.ToHexString(output[i])}");
+        }
+    }
+
+    /// <summary>
+    /// The packet with the IPv4 identification and header checksum blanked when DF is set: a merged run of atomic
+    /// datagrams may carry any identifications (here: retransmissions of segments that had a pure ACK between them),
+    /// and the cut gives them counting up from the first.
+    /// </summary>
+    private static byte[] Atomic(byte[] packet)
+    {
+        byte[] copy = packet.ToArray();
+        if (copy[0] >> 4 == 4 && (copy[6] & 0x40) != 0)
+        {
+            copy[4] = copy[5] = copy[10] = copy[11] = 0;
+        }
+
+        return copy;
+    }
+
+    private static int Emit(TcpCoalescer coalescer, List<byte[]> output)
+    {
+        ReadOnlyMemory<byte> packet = coalescer.Complete(out int segmentSize);
+        if (segmentSize > 0)
+        {
+            List<byte[]> segments = Cut(packet.ToArray(), segmentSize);
+            output.AddRange(segments);
+            return segments.Count;
+        }
+        if (!packet.IsEmpty)
+        {
+            output.Add(packet.ToArray());
+        }
+
+        return 0;
+    }
+
+    private static byte[] Corrupt(byte[] packet, Random random)
+    {
+        packet[^(1 + random.Next(100))] ^= (byte)(1 + random.Next(255));
+        return packet;
+    }
+
+    private static byte[] Udp(Random random)
+    {
+        byte[] packet = Cut(SuperPacket(new Spec { PayloadLength = 100 + random.Next(1_000), Seed = random.Next() }), 1_400)[0];
+        Rewrite(packet, 20, p => p[9] = 17);
+        return packet;
+    }
+
+    /// <summary>One TCP flow's sender: consecutive segments, IPv4 identification counting up, its own source port.</summary>
+    private sealed class Flow(bool ipv6, int mss, ushort port, int seed)
+    {
+        private readonly List<(uint Sequence, ushort Id, int Length)> _sent = [];
+        private uint _sequence = (uint)seed;
+        private ushort _id = (ushort)seed;
+        private int _seed = seed;
+
+        public int Mss => mss;
+
+        public byte[] Next(Random random, int payload, bool push)
+        {
+            byte[] packet = Build(_sequence, _id, payload, push ? Ack | Psh : Ack);
+            _sent.Add((_sequence, _id, payload));
+            _sequence += (uint)payload;
+            _id++;
+            return packet;
+        }
+
+        public byte[] PureAck()
+        {
+            byte[] packet = Build(_sequence, _id++, 1, Ack);
+            packet = packet[..^1];
+            FixLengths(packet, ipv6 ? 40 : 20);
+            return packet;
+        }
+
+        public byte[] Retransmission(Random random)
+        {
+            if (_sent.Count == 0)
+            {
+                return PureAck();
+            }
+
+            (uint sequence, ushort id, int length) = _sent[random.Next(_sent.Count)];
+            return Build(sequence, id, length, Ack);
+        }
+
+        private byte[] Build(uint sequence, ushort id, int payload, int flags)
+        {
+            var spec = new Spec { IPv6 = ipv6, Flags = (byte)flags, PayloadLength = payload, SegmentSize = payload, Sequence = sequence, Identification = id, Seed = _seed++ };
+            byte[] packet = Cut(SuperPacket(spec), payload)[0];
+            int ip = spec.IpHeaderLength;
+            Rewrite(packet, ip, p => BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(ip), port));
+            return packet;
+        }
+    }
+
     private static List<byte[]> Cut(byte[] superPacket, int segmentSize)
     {
         Assert.Equal(OffloadDropReason.None, TcpSegmenter.TryPlanWrite(superPacket, segmentSize, out _, out GsoPlan plan));
@@ -206,17 +378,34 @@ public sealed class TcpCoalescerUnitTests
         FixLengths(packet, ip);
     }
 
-    /// <summary>Recomputes the IPv4 length and header checksum and the TCP/UDP checksum (reference implementation).</summary>
+    /// <summary>
+    /// Recomputes the IPv4 length and header checksum or the IPv6 payload length, and the TCP/UDP checksum (reference
+    /// implementation).
+    /// </summary>
     private static void FixLengths(byte[] packet, int ip)
     {
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), (ushort)packet.Length);
-        packet[10] = 0;
-        packet[11] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(10), (ushort)~ReferenceSum(packet.AsSpan(0, ip)));
-        int field = packet[9] == 17 ? ip + 6 : ip + 16;
+        bool v6 = packet[0] >> 4 == 6;
+        byte protocol;
+        if (v6)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), (ushort)(packet.Length - 40));
+            protocol = packet[6];
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), (ushort)packet.Length);
+            packet[10] = 0;
+            packet[11] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(10), (ushort)~ReferenceSum(packet.AsSpan(0, ip)));
+            protocol = packet[9];
+        }
+
+        int field = protocol == 17 ? ip + 6 : ip + 16;
         packet[field] = 0;
         packet[field + 1] = 0;
-        ushort pseudo = ReferencePseudoHeaderSum(packet.AsSpan(12, 4), packet.AsSpan(16, 4), packet[9], packet.Length - ip);
+        ReadOnlySpan<byte> source = v6 ? packet.AsSpan(8, 16) : packet.AsSpan(12, 4);
+        ReadOnlySpan<byte> destination = v6 ? packet.AsSpan(24, 16) : packet.AsSpan(16, 4);
+        ushort pseudo = ReferencePseudoHeaderSum(source, destination, protocol, packet.Length - ip);
         BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(field), (ushort)~ReferenceSum(packet.AsSpan(ip), pseudo));
     }
 }
