@@ -126,7 +126,9 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         long replayed = after.GetProperty("dtlsReplayedDropped").GetInt64() - before.GetProperty("dtlsReplayedDropped").GetInt64();
         output.WriteLine($"client sent {clientSentDuringDup} DTLS datagrams while they were duplicated; the gateway dropped {replayed} as replays");
         // Every copy is a replay; a copy may still be lost in a full socket buffer, so not all need arrive.
-        Assert.True(clientSentDuringDup >= 300, $"only {clientSentDuringDup} client datagrams during the download");
+        // ACKs mostly: since the client merges the download into super-packets its kernel ACKs each of them, a few
+        // hundred in all (509 in a run here).
+        Assert.True(clientSentDuringDup >= 100, $"only {clientSentDuringDup} client datagrams during the download");
         Assert.True(replayed >= clientSentDuringDup / 2, $"{replayed} replayed records counted by the gateway of {clientSentDuringDup} duplicated");
         JsonElement status = await Lab.ClientStatusAsync("garbage", Ct);
         Assert.Equal("dtls", status.GetProperty("transport").GetString());
