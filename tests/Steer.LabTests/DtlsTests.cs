@@ -31,8 +31,9 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         Assert.True(status.GetProperty("dtlsPacketsReceived").GetInt64() > 10_000, "the download came over DTLS");
         // Segments of the download that arrived in one receive batch entered the TUN as TCP super-packets.
         Assert.True(status.GetProperty("tunMergedPackets").GetInt64() > 1_000, "the download's segments were merged into super-packets");
-        // The client's ACKs (TCP acknowledges every second segment or fewer under load, and stretch ACKs are common).
-        Assert.True(gatewayAfter.GetProperty("udpDatagrams").GetInt64() - gatewayBefore.GetProperty("udpDatagrams").GetInt64() > 200);
+        // The client's ACKs: its kernel acknowledges each merged super-packet (about 250 for 20 MB in runs here).
+        long ackDatagrams = gatewayAfter.GetProperty("udpDatagrams").GetInt64() - gatewayBefore.GetProperty("udpDatagrams").GetInt64();
+        Assert.True(ackDatagrams > 50, $"{ackDatagrams} datagrams from the client");
         JsonElement session = gatewayAfter.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("deviceId").GetString() == "lab-dtls");
         Assert.Equal("dtls", session.GetProperty("transport").GetString());
         Assert.True(session.GetProperty("dtlsPacketsSent").GetInt64() > 10_000);
