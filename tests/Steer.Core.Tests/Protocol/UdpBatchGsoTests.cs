@@ -46,17 +46,7 @@ public sealed partial class UdpBatchGsoTests : IDisposable
 
         for (int round = 0; round < 3; round++)
         {
-            byte[][] expected = [.. Enumerable.Range(0, 11).Select(i => Record((round * 100) + i, i < 10 ? 1400 : 600))];
-            foreach (byte[] datagram in expected)
-            {
-                Assert.True(batch.TryAdd(datagram, null));
-            }
-
-            batch.Flush();
-            foreach (byte[] datagram in expected)
-            {
-                Assert.Equal(datagram, buffer[..ReceiveWithTimeout(receiver, buffer)]);
-            }
+            SendElevenAndReceiveThem(batch, receiver, buffer, round);
         }
 
         Assert.False(receiver.Poll(TimeSpan.FromMilliseconds(50), SelectMode.SelectRead), "an extra datagram arrived");
@@ -253,17 +243,7 @@ public sealed partial class UdpBatchGsoTests : IDisposable
 
         for (int round = 0; round < 3; round++)
         {
-            byte[][] expected = [.. Enumerable.Range(0, 11).Select(i => Record((round * 100) + i, i < 10 ? 1400 : 600))];
-            foreach (byte[] datagram in expected)
-            {
-                Assert.True(batch.TryAdd(datagram, null));
-            }
-
-            batch.Flush();
-            foreach (byte[] datagram in expected)
-            {
-                Assert.Equal(datagram, buffer[..ReceiveWithTimeout(receiver, buffer)]);
-            }
+            SendElevenAndReceiveThem(batch, receiver, buffer, round);
 
             Assert.False(batch.IsGso);
         }
@@ -355,6 +335,22 @@ public sealed partial class UdpBatchGsoTests : IDisposable
 
     [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
     private static partial int CreateSocket(int domain, int type, int protocol);
+
+    /// <summary>Ten 1,400-byte datagrams and a 600-byte one through the batch: each arrives byte for byte, in order.</summary>
+    private static void SendElevenAndReceiveThem(UdpBatch batch, Socket receiver, byte[] buffer, int round)
+    {
+        byte[][] expected = [.. Enumerable.Range(0, 11).Select(i => Record((round * 100) + i, i < 10 ? 1400 : 600))];
+        foreach (byte[] datagram in expected)
+        {
+            Assert.True(batch.TryAdd(datagram, null));
+        }
+
+        batch.Flush();
+        foreach (byte[] datagram in expected)
+        {
+            Assert.Equal(datagram, buffer[..ReceiveWithTimeout(receiver, buffer)]);
+        }
+    }
 
     private static int ReceiveWithTimeout(Socket socket, byte[] buffer)
     {
