@@ -58,9 +58,6 @@ internal sealed class FrameReader
         }
     }
 
-    /// <summary>True when frames already received are waiting in the buffer (no read needed).</summary>
-    public bool HasBufferedData => _end > _start;
-
     /// <summary>True when the next <see cref="ReadAsync"/> returns a frame without reading from the stream.</summary>
     /// <exception cref="SteerProtocolException">The buffered bytes are not a valid frame header.</exception>
     public bool HasCompleteFrame => FrameCodec.TryReadFrame(_buffer.AsSpan(_start, _end - _start), out _, out _, out _);
