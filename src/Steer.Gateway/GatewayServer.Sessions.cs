@@ -34,6 +34,7 @@ public sealed partial class GatewayServer
             try
             {
                 TunPacketWriter? writer = NewTunWriter();
+                session.TlsTunWriter = writer;
                 await session.Connection.RunAsync(
                     (packet, token) => FromClientAsync(session, writer, packet, token), token => FlushToTunAsync(writer, token), ct).ConfigureAwait(false);
                 LogSessionEnded(_logger, session.Id, session.User, session.Connection.CloseReason ?? "closed");
@@ -229,7 +230,7 @@ public sealed partial class GatewayServer
     private PacketInlet NewDtlsInlet(GatewaySession session)
     {
         TunPacketWriter? writer = NewTunWriter();
-        return new PacketInlet(packet => FromClientOverDtls(session, writer, packet), () => Wait(FlushToTunAsync(writer, CancellationToken.None)));
+        return new PacketInlet(packet => FromClientOverDtls(session, writer, packet), () => Wait(FlushToTunAsync(writer, CancellationToken.None)), writer);
     }
 
     private ValueTask FlushToTunAsync(TunPacketWriter? writer, CancellationToken ct)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Org.BouncyCastle.Tls;
 using Steer.Protocol;
 using Steer.Protocol.Dtls;
+using Steer.Tun;
 
 namespace Steer.Gateway;
 
@@ -12,6 +13,7 @@ internal sealed class GatewaySession(
     Func<GatewaySession, PacketInlet> newDtlsInlet, ILogger logger)
 {
     private DtlsChannel? _dtls;
+    private TunPacketWriter? _dtlsTunWriter;
     private PeerDatagramTransport? _dtlsPeer;
     private Action? _forgetDtlsPeer;
     private long _transportSwitches;
@@ -39,6 +41,9 @@ internal sealed class GatewaySession(
 
     public DtlsChannel? Dtls => Volatile.Read(ref _dtls);
 
+    /// <summary>The TLS receive loop's writer to the gateway's TUN (for its counters); set by the loop.</summary>
+    public TunPacketWriter? TlsTunWriter { get; set; }
+
     /// <summary>Packets to the client larger than the DTLS path MTU, sent over TLS instead.</summary>
     public long PacketsTooBigForDtls => Interlocked.Read(ref _tooBigForDtls);
 
@@ -46,6 +51,7 @@ internal sealed class GatewaySession(
     public void AttachDtls(DtlsTransport transport, PeerDatagramTransport peer, Action forgetPeer)
     {
         PacketInlet inlet = newDtlsInlet(this);
+        Volatile.Write(ref _dtlsTunWriter, inlet.Writer);
         peer.BeforeWait = inlet.OnIdle;
         var channel = new DtlsChannel(transport, inlet.OnPacket, mtu, $"dtls-{Id}", logger, peer, guard: peer.Guard);
         DtlsChannel? old = Interlocked.Exchange(ref _dtls, channel);
@@ -118,6 +124,7 @@ internal sealed class GatewaySession(
             DtlsPacketsReceived = dtls?.Counters.PacketsReceived ?? 0,
             DtlsPacketsSent = dtls?.Counters.PacketsSent ?? 0,
             DtlsGsoDatagrams = Volatile.Read(ref _dtlsPeer)?.SendBatch?.GsoSegments ?? 0,
+            TunMergedPackets = (TlsTunWriter?.MergedSegments ?? 0) + (Volatile.Read(ref _dtlsTunWriter)?.MergedSegments ?? 0),
             TransportSwitches = Interlocked.Read(ref _transportSwitches),
             Since = Since,
         };
@@ -128,4 +135,4 @@ internal sealed class GatewaySession(
 /// Where one receive loop of a session puts the client's packets: <see cref="OnPacket"/> for each, <see cref="OnIdle"/>
 /// before the loop waits for more (the TUN writer then writes what it holds).
 /// </summary>
-internal sealed record PacketInlet(Action<ReadOnlyMemory<byte>> OnPacket, Action OnIdle);
+internal sealed record PacketInlet(Action<ReadOnlyMemory<byte>> OnPacket, Action OnIdle, TunPacketWriter? Writer);

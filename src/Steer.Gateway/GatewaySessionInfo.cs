@@ -37,6 +37,12 @@ public sealed record GatewaySessionInfo
     public long DtlsGsoDatagrams { get; init; }
 
     /// <summary>
+    /// This client's packets (over TLS, and over the current DTLS channel) that entered the gateway's TUN merged into
+    /// TCP super-packets.
+    /// </summary>
+    public long TunMergedPackets { get; init; }
+
+    /// <summary>
     /// Largest packet the gateway sends to this client over DTLS now (in-band probed path MTU of the gateway → client
     /// direction; 0 when not even 1280-byte probes get through); null without a DTLS channel.
     /// </summary>

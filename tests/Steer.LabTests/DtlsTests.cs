@@ -37,6 +37,13 @@ public sealed class DtlsTests(SteerLabFixture fixture, ITestOutputHelper output)
         JsonElement session = gatewayAfter.GetProperty("sessions").EnumerateArray().Single(s => s.GetProperty("deviceId").GetString() == "lab-dtls");
         Assert.Equal("dtls", session.GetProperty("transport").GetString());
         Assert.True(session.GetProperty("dtlsPacketsSent").GetInt64() > 10_000);
+
+        // The other way: the gateway merges the upload's segments on its TUN.
+        (ok, detail) = await UploadIntactAsync(20_000_000);
+        Assert.True(ok, detail);
+        session = Session(await Lab.GatewayStatusAsync(Ct), "lab-dtls");
+        output.WriteLine(session.ToString());
+        Assert.True(session.GetProperty("tunMergedPackets").GetInt64() > 1_000, "the upload's segments were merged into super-packets at the gateway");
         Assert.True(client.Terminate());
         Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
     }

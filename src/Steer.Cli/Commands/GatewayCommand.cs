@@ -158,7 +158,7 @@ internal static class GatewayCommand
             Console.WriteLine($"udp: {s.UdpDatagrams} datagrams ({s.UdpGroDatagrams} GRO-coalesced), {s.UdpDropped} dropped before a session; DTLS records dropped: garbage {s.DtlsGarbageDropped}, replayed {s.DtlsReplayedDropped}, failed authentication {s.DtlsRejectedDropped}");
             foreach (GatewaySessionInfo session in s.Sessions)
             {
-                Console.WriteLine($"  {session.Id} {session.User} {session.Remote} {session.IPv4} {session.IPv6} rx {session.PacketsReceived} tx {session.PacketsSent}");
+                Console.WriteLine($"  {session.Id} {session.User} {session.Remote} {session.IPv4} {session.IPv6} rx {session.PacketsReceived} tx {session.PacketsSent} ({session.TunMergedPackets} rx merged on the TUN)");
             }
 
             return ExitCodes.Ok;
