@@ -1,4 +1,3 @@
-using System.Buffers;
 using Steer.Tun.Linux;
 using Steer.Tun.Linux.Offload;
 
@@ -158,21 +157,12 @@ public sealed class TunPacketWriter
         Interlocked.Increment(ref _refused);
         if (TcpSegmenter.TryPlanWrite(superPacket.Span, segmentSize, out _, out GsoPlan plan) != OffloadDropReason.None)
         {
-            throw new TunException($"A merged TCP packet for {_device.Name} could not be cut again; {plan.SegmentCount} packet(s) dropped.");
+            throw new TunException($"A merged TCP packet for {_device.Name} could not be cut again; its segments were dropped.");
         }
 
-        byte[] segment = ArrayPool<byte>.Shared.Rent(plan.HeaderLength + plan.SegmentSize);
-        try
+        if (OperatingSystem.IsLinux()) // always: only a Linux device merges
         {
-            for (int i = 0; i < plan.SegmentCount; i++)
-            {
-                int length = TcpSegmenter.WriteSegment(superPacket.Span, plan, i, segment);
-                await _device.WriteAsync(segment.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(segment);
+            await _offloading!.WriteSegmentsAsync(superPacket, plan, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -181,22 +181,17 @@ public sealed partial class SteerClient
     /// current receive batch are used up (<see cref="FlushTunFromDtls"/>); the TUN write normally completes
     /// synchronously.
     /// </summary>
-    private void WriteToTunFromDtls(ReadOnlyMemory<byte> packet)
+    private void WriteToTunFromDtls(ReadOnlyMemory<byte> packet) => Wait(WriteToTun(ref _dtlsTunWriter, packet, CancellationToken.None));
+
+    /// <summary>The DTLS socket is about to wait: write what the DTLS receive thread's writer holds.</summary>
+    private void FlushTunFromDtls() => Wait(FlushTun(_dtlsTunWriter, CancellationToken.None));
+
+    /// <summary>Waits on the DTLS receive thread for a TUN write that did not complete at once (kernel queue full).</summary>
+    private static void Wait(ValueTask write)
     {
-        ValueTask write = WriteToTun(ref _dtlsTunWriter, packet, CancellationToken.None);
         if (!write.IsCompletedSuccessfully)
         {
             write.AsTask().GetAwaiter().GetResult();
-        }
-    }
-
-    /// <summary>The DTLS socket is about to wait: write what the DTLS receive thread's writer holds.</summary>
-    private void FlushTunFromDtls()
-    {
-        ValueTask flush = FlushTun(_dtlsTunWriter, CancellationToken.None);
-        if (!flush.IsCompletedSuccessfully)
-        {
-            flush.AsTask().GetAwaiter().GetResult();
         }
     }
 

@@ -441,8 +441,11 @@ internal sealed class LinuxTunDevice : ITunDevice
     /// <summary>Super-packets <see cref="WriteSuperPacketAsync"/> refused as malformed.</summary>
     internal long SuperPacketsRefused => Interlocked.Read(ref _superPacketsRefused);
 
-    /// <summary>The fallback of <see cref="WriteSuperPacketAsync"/> without offloads: segment here, write each.</summary>
-    private async ValueTask<bool> WriteSegmentsAsync(ReadOnlyMemory<byte> packet, GsoPlan plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// The fallback of <see cref="WriteSuperPacketAsync"/> without offloads (and of <see cref="TunPacketWriter"/> when the
+    /// kernel refused a super-packet): segment here, write each.
+    /// </summary>
+    internal async ValueTask<bool> WriteSegmentsAsync(ReadOnlyMemory<byte> packet, GsoPlan plan, CancellationToken cancellationToken)
     {
         byte[] segment = ArrayPool<byte>.Shared.Rent(plan.HeaderLength + plan.SegmentSize);
         try
